@@ -1,0 +1,251 @@
+"""The exception hierarchy of ksefkit.
+
+Every error ksefkit raises derives from :class:`KsefError`::
+
+    KsefError
+    ├── ConfigurationError          bad arguments, missing schemas, unusable settings
+    ├── PreflightError              an invoice that KSeF would reject, caught before sending
+    ├── SchemaNotFoundError         no XSD available (see ``KSEFKIT_SCHEMA_DIR``)
+    ├── TransportError              the request never got an HTTP answer (DNS, TLS, timeout, reset)
+    ├── IntegrityError              a downloaded document does not match its ``x-ms-meta-hash``
+    ├── ApiError                    KSeF answered with an HTTP error status
+    │   ├── BadRequest              400 (KSeF exception JSON or problem details)
+    │   ├── Unauthorized            401
+    │   ├── Forbidden               403 (``reason_code`` says why)
+    │   ├── NotFound                404
+    │   ├── Gone                    410 (status record expired)
+    │   ├── RateLimited             429 (``retry_after`` in seconds)
+    │   └── ServerError             5xx
+    ├── ProcessingError             a failed status inside a 200 (session, invoice, auth)
+    │   ├── AuthenticationFailed    authentication operation ended with 4xx/5xx status
+    │   ├── InvoiceRejected         invoice status other than 200
+    │   └── SessionFailed           session ended with a failure status
+    └── WaitTimeout                 a ``wait_for_*`` deadline passed
+
+API errors keep everything KSeF said as data: ``status_code``, ``code`` (the
+``exceptionCode`` of the first entry), ``description``, ``details``, every entry in
+``errors`` and the ``reference_number`` of the failed request, so callers can match
+on codes instead of parsing messages::
+
+    try:
+        client.sessions.status("20250625-SO-2C3E6C8000-B675CF5D68-07")
+    except BadRequest as e:
+        if e.code == 21173:
+            ...  # no such session
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "ApiError",
+    "AuthenticationFailed",
+    "BadRequest",
+    "ConfigurationError",
+    "ErrorEntry",
+    "Forbidden",
+    "Gone",
+    "IntegrityError",
+    "InvoiceRejected",
+    "KsefError",
+    "NotFound",
+    "PreflightError",
+    "ProcessingError",
+    "RateLimited",
+    "SchemaNotFoundError",
+    "ServerError",
+    "SessionFailed",
+    "TransportError",
+    "Unauthorized",
+    "WaitTimeout",
+]
+
+
+class KsefError(Exception):
+    """Base class of every ksefkit error."""
+
+
+class ConfigurationError(KsefError, ValueError):
+    """Arguments or settings that cannot work (bad environment, bad key, bad state)."""
+
+
+class SchemaNotFoundError(KsefError):
+    """No XSD could be found locally, in the cache, or downloaded."""
+
+
+class PreflightError(KsefError, ValueError):
+    """An invoice failed the checks KSeF would apply, before anything was sent.
+
+    ``problems`` lists every problem found, each a short English sentence.
+    """
+
+    def __init__(self, problems: Sequence[str], *, file_name: str | None = None) -> None:
+        self.problems = list(problems)
+        self.file_name = file_name
+        where = f"{file_name}: " if file_name else ""
+        super().__init__(where + "; ".join(self.problems))
+
+
+class TransportError(KsefError):
+    """The request got no HTTP answer: connection refused, TLS failure, timeout, reset.
+
+    ``sent`` is False when the request surely never reached the server (connect phase),
+    which is what decides whether a non-idempotent call may be retried.
+    """
+
+    def __init__(self, message: str, *, operation: str = "", sent: bool = True) -> None:
+        self.operation = operation
+        self.sent = sent
+        super().__init__(f"{operation}: {message}" if operation else message)
+
+
+class IntegrityError(KsefError):
+    """A downloaded document's SHA-256 does not match the hash KSeF declared."""
+
+
+@dataclass(frozen=True)
+class ErrorEntry:
+    """One entry of KSeF's ``exceptionDetailList`` / problem-details ``errors``."""
+
+    code: int | None
+    description: str
+    details: tuple[str, ...] = field(default=())
+
+
+class ApiError(KsefError):
+    """KSeF answered with an HTTP error status.
+
+    Attributes: ``status_code``, ``code`` (KSeF ``exceptionCode`` of the first entry, if
+    any), ``description``, ``details``, ``errors`` (all entries), ``reference_number``,
+    ``operation`` (e.g. ``"POST /sessions/online"``) and ``body`` (the raw text).
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        operation: str = "",
+        errors: Sequence[ErrorEntry] = (),
+        title: str = "",
+        detail: str = "",
+        reference_number: str | None = None,
+        body: str = "",
+        reason_code: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.operation = operation
+        self.errors = tuple(errors)
+        self.title = title
+        self.detail = detail
+        self.reference_number = reference_number
+        self.body = body
+        self.reason_code = reason_code
+        first = self.errors[0] if self.errors else None
+        self.code: int | None = first.code if first else None
+        self.description: str = first.description if first else (detail or title)
+        self.details: tuple[str, ...] = first.details if first else ()
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        parts = [self.operation or "request", f"HTTP {self.status_code}"]
+        if self.code is not None:
+            parts.append(f"KSeF {self.code}")
+        text = " ".join(parts)
+        if self.description:
+            text += f": {self.description}"
+        if self.details:
+            text += " (" + "; ".join(self.details) + ")"
+        if self.reason_code:
+            text += f" [reason: {self.reason_code}]"
+        if self.reference_number:
+            text += f" [ref {self.reference_number}]"
+        return text
+
+    def has_code(self, code: int) -> bool:
+        """True if any entry of the error carries KSeF exception ``code``."""
+        return any(e.code == code for e in self.errors)
+
+
+class BadRequest(ApiError):
+    """HTTP 400."""
+
+
+class Unauthorized(ApiError):
+    """HTTP 401: missing, expired or wrong kind of token."""
+
+
+class Forbidden(ApiError):
+    """HTTP 403: see ``reason_code`` (e.g. ``missing-permissions``, ``ip-not-allowed``)."""
+
+
+class NotFound(ApiError):
+    """HTTP 404."""
+
+
+class Gone(ApiError):
+    """HTTP 410: the status record expired."""
+
+
+class RateLimited(ApiError):
+    """HTTP 429. ``retry_after`` is the number of seconds KSeF asked to wait (or None)."""
+
+    def __init__(self, status_code: int, *, retry_after: float | None = None, **kw: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(status_code, **kw)  # type: ignore[arg-type]
+
+    def _message(self) -> str:
+        text = super()._message()
+        if self.retry_after is not None:
+            text += f" [retry after {self.retry_after:g} s]"
+        return text
+
+
+class ServerError(ApiError):
+    """HTTP 5xx."""
+
+
+class ProcessingError(KsefError):
+    """An asynchronous operation ended with a failure status inside a 200 answer."""
+
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        details: Sequence[str] = (),
+        *,
+        reference_number: str | None = None,
+        extensions: dict[str, str | None] | None = None,
+    ) -> None:
+        self.code = code
+        self.description = description
+        self.details = tuple(details)
+        self.reference_number = reference_number
+        self.extensions = dict(extensions or {})
+        text = f"status {code}: {description}"
+        if self.details:
+            text += " (" + "; ".join(self.details) + ")"
+        if reference_number:
+            text += f" [ref {reference_number}]"
+        super().__init__(text)
+
+
+class AuthenticationFailed(ProcessingError):
+    """The authentication operation ended with a failure status (415, 425, 450, 460, ...)."""
+
+
+class InvoiceRejected(ProcessingError):
+    """An invoice ended with a status other than 200 (e.g. 430 XSD, 440 duplicate)."""
+
+
+class SessionFailed(ProcessingError):
+    """A session ended with a failure status (415, 440, 445, ...)."""
+
+
+class WaitTimeout(KsefError, TimeoutError):
+    """A ``wait_for_*`` helper reached its deadline. ``last`` holds the last status seen."""
+
+    def __init__(self, message: str, *, last: object = None) -> None:
+        self.last = last
+        super().__init__(message)
