@@ -4,6 +4,7 @@ Every error ksefkit raises derives from :class:`KsefError`::
 
     KsefError
     ├── ConfigurationError          bad arguments, missing schemas, unusable settings
+    ├── DecryptionError             ciphertext that cannot be decrypted (bad length, padding, key)
     ├── PreflightError              an invoice that KSeF would reject, caught before sending
     ├── SchemaNotFoundError         no XSD available (see ``KSEFKIT_SCHEMA_DIR``)
     ├── TransportError              the request never got an HTTP answer (DNS, TLS, timeout, reset)
@@ -44,6 +45,7 @@ __all__ = [
     "AuthenticationFailed",
     "BadRequest",
     "ConfigurationError",
+    "DecryptionError",
     "ErrorEntry",
     "Forbidden",
     "Gone",
@@ -69,6 +71,10 @@ class KsefError(Exception):
 
 class ConfigurationError(KsefError, ValueError):
     """Arguments or settings that cannot work (bad environment, bad key, bad state)."""
+
+
+class DecryptionError(KsefError, ValueError):
+    """Ciphertext that cannot be decrypted: wrong length, bad padding or the wrong key."""
 
 
 class SchemaNotFoundError(KsefError):
