@@ -152,9 +152,7 @@ def is_valid_ksef_number(value: str) -> bool:
     return len(value) == 36 and KSEF_NUMBER_V1_RE.match(value) is not None
 
 
-def make_reference_number(
-    day: datetime.date, type_code: str, random_hex: str | None = None
-) -> str:
+def make_reference_number(day: datetime.date, type_code: str, random_hex: str | None = None) -> str:
     """A reference number ``YYYYMMDD-TT-XXXXXXXXXX-XXXXXXXXXX-CC`` (CC = CRC-8 of the rest).
 
     ``random_hex`` is the 20 hex characters of the two middle groups (random when None).
