@@ -89,7 +89,8 @@ class AuthenticationListItem(KsefModel):
     """One authentication session in ``GET /auth/sessions``."""
 
     start_date: datetime
-    authentication_method: str  # AuthenticationMethod (deprecated)
+    #: AuthenticationMethod; deprecated by KSeF, so optional here (spec: required).
+    authentication_method: str | None = None
     authentication_method_info: AuthenticationMethodInfo
     status: StatusInfo
     is_token_redeemed: bool | None = None
@@ -114,8 +115,10 @@ class AuthenticationOperationStatusResponse(KsefModel):
     """
 
     start_date: datetime
-    authentication_method: str  # AuthenticationMethod (deprecated)
-    authentication_method_info: AuthenticationMethodInfo
+    #: AuthenticationMethod; deprecated by KSeF, so optional here (spec: required).
+    authentication_method: str | None = None
+    #: Spec: required, but the spec's own status examples omit it.
+    authentication_method_info: AuthenticationMethodInfo | None = None
     status: StatusInfo
     is_token_redeemed: bool | None = None
     last_token_refresh_date: datetime | None = None

@@ -128,7 +128,8 @@ class SessionInvoiceStatusResponse(KsefModel):
     invoice_number: str | None = None
     ksef_number: str | None = None
     reference_number: str
-    invoice_hash: str
+    #: Spec: required, but the spec's example of a rejected duplicate (440) omits it.
+    invoice_hash: str | None = None
     invoice_file_name: str | None = None
     acquisition_date: datetime | None = None
     invoicing_date: datetime
