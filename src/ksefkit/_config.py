@@ -14,6 +14,9 @@ __all__ = [
 #: Seconds for connect / read / write / pool, unless the caller passes ``timeout=``.
 DEFAULT_TIMEOUT = 30.0
 
+#: KSeF's default limit for one invoice without attachments (1 MB, SI units).
+MAX_INVOICE_SIZE = 1_000_000
+
 #: Refresh the access token when fewer than this many seconds of validity remain.
 ACCESS_TOKEN_REFRESH_MARGIN = 60.0
 

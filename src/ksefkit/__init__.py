@@ -1,0 +1,78 @@
+"""ksefkit — the Python toolkit for KSeF 2.0, Poland's national e-invoicing system.
+
+>>> from ksefkit import Client, Environment, FormCode
+>>> with Client(Environment.TEST) as client:  # doctest: +SKIP
+...     client.authenticate(token, nip="5265877635")
+...     with client.online_session(FormCode.FA3) as session:
+...         sent = session.send(xml)
+...         print(session.wait_for_ksef_number(sent.reference_number))
+"""
+
+from __future__ import annotations
+
+from ._async.client import AsyncClient
+from ._async.workflows.authenticate import AuthResult
+from ._async.workflows.online import AsyncOnlineSession, SentInvoice
+from ._config import Environment
+from ._retry import NO_RETRY, RetryPolicy
+from ._sync.client import Client
+from ._sync.workflows.online import OnlineSession
+from .errors import (
+    ApiError,
+    AuthenticationFailed,
+    BadRequest,
+    ConfigurationError,
+    Forbidden,
+    Gone,
+    IntegrityError,
+    InvoiceRejected,
+    KsefError,
+    NotFound,
+    PreflightError,
+    ProcessingError,
+    RateLimited,
+    SchemaNotFoundError,
+    ServerError,
+    SessionFailed,
+    TransportError,
+    Unauthorized,
+    WaitTimeout,
+)
+from .formcodes import FormCode
+from .state import OnlineSessionState
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NO_RETRY",
+    "ApiError",
+    "AsyncClient",
+    "AsyncOnlineSession",
+    "AuthResult",
+    "AuthenticationFailed",
+    "BadRequest",
+    "Client",
+    "ConfigurationError",
+    "Environment",
+    "Forbidden",
+    "FormCode",
+    "Gone",
+    "IntegrityError",
+    "InvoiceRejected",
+    "KsefError",
+    "NotFound",
+    "OnlineSession",
+    "OnlineSessionState",
+    "PreflightError",
+    "ProcessingError",
+    "RateLimited",
+    "RetryPolicy",
+    "SchemaNotFoundError",
+    "SentInvoice",
+    "ServerError",
+    "SessionFailed",
+    "TransportError",
+    "Unauthorized",
+    "WaitTimeout",
+    "__version__",
+]

@@ -1,0 +1,215 @@
+"""``AsyncClient``: one connection to one KSeF environment, with its tokens and keys.
+
+>>> async with AsyncClient(Environment.TEST) as client:  # doctest: +SKIP
+...     await client.authenticate(token, nip="5265877635")
+...     async with client.online_session(FormCode.FA3) as session:
+...         sent = await session.send(xml)
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from types import TracebackType
+
+import httpx
+
+from .._config import DEFAULT_TIMEOUT, MAX_INVOICE_SIZE, Environment
+from .._retry import DEFAULT_RETRY, RetryPolicy
+from ..errors import ConfigurationError
+from ..formcodes import FormCode
+from ..models import AuthenticationContextIdentifier, AuthorizationPolicy, TokenInfo
+from ..state import OnlineSessionState
+from ._keys import AsyncKeyRing
+from ._tokens import AsyncTokenManager
+from ._transport import AsyncHttp
+from .resources.auth import AsyncAuth
+from .resources.security import AsyncSecurity
+from .resources.sessions import AsyncSessions
+from .workflows.authenticate import AuthResult, authenticate_with_ksef_token
+from .workflows.online import AsyncOnlineSession
+
+__all__ = ["AsyncClient"]
+
+
+class AsyncClient:
+    """An async KSeF client.
+
+    ``environment`` is an :class:`Environment` (or its name); ``base_url`` overrides it
+    (``/v2`` is appended when the URL has no path). Pass ``http_client`` or ``transport``
+    to control HTTP yourself, ``verify`` (a CA bundle path or an ``ssl.SSLContext``) for a
+    custom CA, ``timeout`` in seconds, ``retry`` for the retry policy, and ``access_token`` /
+    ``refresh_token`` to reuse tokens obtained elsewhere.
+    """
+
+    def __init__(
+        self,
+        environment: Environment | str = Environment.TEST,
+        *,
+        base_url: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: bool | str | ssl.SSLContext = True,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        access_token: TokenInfo | None = None,
+        refresh_token: TokenInfo | None = None,
+        headers: Mapping[str, str] | None = None,
+        problem_details: bool = False,
+    ) -> None:
+        env = Environment.parse(environment) if isinstance(environment, str) else environment
+        self.environment = env
+        self.base_url = _api_url(base_url) if base_url else env.api_url
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("pass http_client or transport, not both")
+        owns = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                transport=transport, timeout=timeout, verify=_ssl_context(verify)
+            )
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        if problem_details:
+            all_headers["X-Error-Format"] = "problem-details"
+        self._http = AsyncHttp(
+            http_client, self.base_url, retry=retry, headers=all_headers, owns_client=owns
+        )
+        self._http.tokens.set(access_token, refresh_token)
+        self.auth = AsyncAuth(self._http)
+        self.security = AsyncSecurity(self._http)
+        self.sessions = AsyncSessions(self._http)
+        self.keys = AsyncKeyRing(self.security)
+
+    def __repr__(self) -> str:
+        return f"<AsyncClient {self.base_url} {self.tokens!r}>"
+
+    @property
+    def tokens(self) -> AsyncTokenManager:
+        """The access/refresh token pair (refreshed automatically before expiry)."""
+        return self._http.tokens
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (only if the client created them)."""
+        await self._http.close()
+
+    async def authenticate(
+        self,
+        ksef_token: str,
+        *,
+        nip: str | None = None,
+        internal_id: str | None = None,
+        nip_vat_ue: str | None = None,
+        peppol_id: str | None = None,
+        context: AuthenticationContextIdentifier | None = None,
+        authorization_policy: AuthorizationPolicy | None = None,
+        timeout: float | None = 120.0,
+    ) -> AuthResult:
+        """Authenticate with a KSeF token in one context; the client keeps the tokens.
+
+        Exactly one context: ``nip``, ``internal_id``, ``nip_vat_ue``, ``peppol_id`` or
+        ``context``. Failed authentication raises
+        :class:`~ksefkit.errors.AuthenticationFailed` with KSeF's status code (e.g. 450).
+
+        >>> await client.authenticate(os.environ["KSEF_TOKEN"], nip="5265877635")  # doctest: +SKIP
+        """
+        ctx = context_identifier(
+            nip=nip,
+            internal_id=internal_id,
+            nip_vat_ue=nip_vat_ue,
+            peppol_id=peppol_id,
+            context=context,
+        )
+        return await authenticate_with_ksef_token(
+            self, ksef_token, ctx, authorization_policy=authorization_policy, timeout=timeout
+        )
+
+    def online_session(
+        self,
+        form_code: FormCode | str = FormCode.FA3,
+        *,
+        upo_v43: bool = False,
+        preflight: bool = True,
+        validate_schema: bool = True,
+        max_invoice_size: int = MAX_INVOICE_SIZE,
+    ) -> AsyncOnlineSession:
+        """A new online session (opened by ``async with`` or ``await session.open()``).
+
+        ``upo_v43`` sends ``X-KSeF-Feature: upo-v4-3``; ``preflight`` runs the encoding and
+        size checks before each send, ``validate_schema`` adds the XSD check.
+        """
+        code = FormCode.parse(form_code) if isinstance(form_code, str) else form_code
+        return AsyncOnlineSession(
+            self,
+            code,
+            upo_v43=upo_v43,
+            preflight=preflight,
+            validate_schema=validate_schema,
+            max_invoice_size=max_invoice_size,
+        )
+
+    def resume_online_session(
+        self,
+        state: OnlineSessionState | str,
+        *,
+        preflight: bool = True,
+        validate_schema: bool = True,
+    ) -> AsyncOnlineSession:
+        """The session described by ``state`` (a model or its JSON), e.g. in a new process."""
+        if isinstance(state, str):
+            state = OnlineSessionState.model_validate_json(state)
+        return AsyncOnlineSession(
+            self, state.form, preflight=preflight, validate_schema=validate_schema, state=state
+        )
+
+
+def context_identifier(
+    *,
+    nip: str | None = None,
+    internal_id: str | None = None,
+    nip_vat_ue: str | None = None,
+    peppol_id: str | None = None,
+    context: AuthenticationContextIdentifier | None = None,
+) -> AuthenticationContextIdentifier:
+    """Build the ``contextIdentifier`` from exactly one keyword.
+
+    >>> context_identifier(nip="5265877635").type
+    'Nip'
+    """
+    given = {
+        "Nip": nip,
+        "InternalId": internal_id,
+        "NipVatUe": nip_vat_ue,
+        "PeppolId": peppol_id,
+    }
+    chosen = [(k, v) for k, v in given.items() if v is not None]
+    if context is not None:
+        chosen.append((context.type, context.value))
+    if len(chosen) != 1:
+        raise ConfigurationError(
+            "give exactly one context: nip=, internal_id=, nip_vat_ue=, peppol_id= or context="
+        )
+    kind, value = chosen[0]
+    return AuthenticationContextIdentifier(type=kind, value=value)
+
+
+def _api_url(base_url: str) -> str:
+    url = httpx.URL(base_url)
+    if url.path in ("", "/"):
+        return str(url.copy_with(path="/v2"))
+    return base_url.rstrip("/")
+
+
+def _ssl_context(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify

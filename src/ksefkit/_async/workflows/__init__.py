@@ -1,0 +1,1 @@
+"""What people do with KSeF, built on the resources: authenticate, online sessions, ..."""

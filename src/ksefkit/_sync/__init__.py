@@ -1,0 +1,6 @@
+# GENERATED from src/ksefkit/_async by scripts/unasync.py: do not edit by hand.
+"""The async implementation: the single source from which ``ksefkit._sync`` is generated.
+
+Edit code here, then run ``python scripts/unasync.py``; ``tests/unit/test_unasync.py`` fails
+when the generated sync twin is stale.
+"""

@@ -1,0 +1,152 @@
+# GENERATED from src/ksefkit/_async by scripts/unasync.py: do not edit by hand.
+"""The one place that sends API requests: base URL, bearer tokens, retries, error mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from .. import _polling
+from .._http import AuthKind, Operation, map_error
+from .._retry import DEFAULT_RETRY, RetryPolicy
+from ..errors import ConfigurationError, KsefError, TransportError
+from ._tokens import TokenManager
+
+__all__ = ["Http"]
+
+log = logging.getLogger("ksefkit.http")
+
+TimeoutTypes = float | httpx.Timeout | None
+
+
+class Http:
+    """Sends :class:`~ksefkit._http.Operation` requests and returns successful responses.
+
+    Everything that is not a 2xx answer leaves as a :class:`~ksefkit.errors.KsefError`.
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        base_url: str,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        headers: Mapping[str, str] | None = None,
+        owns_client: bool = True,
+    ) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry
+        self.headers = dict(headers or {})
+        self.tokens = TokenManager(self)
+        self._owns_client = owns_client
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.http.close()
+
+    def request(
+        self,
+        operation: Operation,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        bearer: str | None = None,
+        timeout: TimeoutTypes = None,
+        retry: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        """Send ``operation``; retry as the policy allows; map errors; return the response."""
+        policy = retry or self.retry
+        url = self.base_url + operation.path(**(path_params or {}))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._send_once(
+                    operation, url, params, json, content, headers, bearer, timeout
+                )
+            except KsefError as error:
+                if not policy.should_retry(operation, error, attempt):
+                    raise
+                delay = policy.delay(error, attempt)
+                log.info("retrying %s after %s (attempt %d, %.2fs)", operation.name, error, attempt, delay)
+                _polling.sync_sleep(delay)
+
+    def _send_once(
+        self,
+        operation: Operation,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        bearer: str | None,
+        timeout: TimeoutTypes,
+    ) -> httpx.Response:
+        all_headers = {**self.headers, **(headers or {})}
+        token = bearer or self._bearer(operation.auth)
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        try:
+            response = self.http.request(
+                operation.method,
+                url,
+                params=_clean_params(params),
+                json=json,
+                content=content,
+                headers=all_headers,
+                **extra,
+            )
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc, operation) from exc
+        if response.status_code >= 400:
+            raise map_error(response, operation.name)
+        return response
+
+    def _bearer(self, kind: AuthKind) -> str | None:
+        if kind is AuthKind.NONE:
+            return None
+        if kind is AuthKind.ACCESS:
+            return self.tokens.access_token()
+        if kind is AuthKind.REFRESH:
+            return self.tokens.refresh_token()
+        raise ConfigurationError("this operation needs an explicit authentication token")
+
+    def download(self, url: str, *, timeout: TimeoutTypes = None) -> httpx.Response:
+        """GET a pre-signed URL (UPO, export part): no Authorization header, ever."""
+        operation = Operation("GET", url, AuthKind.NONE)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+                try:
+                    response = self.http.get(url, **extra)
+                except httpx.HTTPError as exc:
+                    raise _transport_error(exc, operation) from exc
+                if response.status_code >= 400:
+                    raise map_error(response, "GET (pre-signed URL)")
+                return response
+            except KsefError as error:
+                if not self.retry.should_retry(operation, error, attempt):
+                    raise
+                _polling.sync_sleep(self.retry.delay(error, attempt))
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not params:
+        return None
+    return {k: v for k, v in params.items() if v is not None and v != []}
+
+
+def _transport_error(exc: httpx.HTTPError, operation: Operation) -> TransportError:
+    # A connect failure means the request never left: safe to resend even a write.
+    sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+    return TransportError(f"{type(exc).__name__}: {exc}", operation=operation.name, sent=sent)

@@ -1,0 +1,60 @@
+# GENERATED from src/ksefkit/_async by scripts/unasync.py: do not edit by hand.
+"""What every resource shares: the transport and a continuation-token pager."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Callable, Mapping
+from typing import Any, TypeVar
+
+from ..._http import Operation
+from ...models._base import KsefModel
+from .._transport import Http, TimeoutTypes
+
+T = TypeVar("T")
+P = TypeVar("P", bound=KsefModel)
+
+
+class Resource:
+    """Base of the resource classes: holds the transport."""
+
+    def __init__(self, http: Http) -> None:
+        self._http = http
+
+    def _get_model(
+        self,
+        model: type[P],
+        operation: Operation,
+        *,
+        timeout: TimeoutTypes = None,
+        **kwargs: Any,
+    ) -> P:
+        response = self._http.request(operation, timeout=timeout, **kwargs)
+        return model.model_validate(response.json())
+
+    def _pages(
+        self,
+        model: type[P],
+        operation: Operation,
+        items: Callable[[P], list[T]],
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Iterator[T]:
+        """Yield every item of every page, following ``x-continuation-token``."""
+        token: str | None = None
+        while True:
+            headers = {"x-continuation-token": token} if token else None
+            page = self._get_model(
+                model,
+                operation,
+                path_params=path_params,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+            )
+            for item in items(page):
+                yield item
+            token = getattr(page, "continuation_token", None)
+            if not token:
+                return

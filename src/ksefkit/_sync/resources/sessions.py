@@ -1,0 +1,215 @@
+# GENERATED from src/ksefkit/_async by scripts/unasync.py: do not edit by hand.
+"""``/sessions``: open, send, close online sessions; statuses, invoice lists and UPOs.
+
+Batch-session endpoints join this module with the batch issue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from ..._http import Operation, check_meta_hash
+from ...formcodes import FormCode
+from ...models import (
+    EncryptionInfo,
+    OpenOnlineSessionRequest,
+    OpenOnlineSessionResponse,
+    SendInvoiceRequest,
+    SendInvoiceResponse,
+    SessionInvoicesResponse,
+    SessionInvoiceStatusResponse,
+    SessionsQueryResponse,
+    SessionsQueryResponseItem,
+    SessionStatusResponse,
+    WireFormCode,
+)
+from .._transport import TimeoutTypes
+from ._base import Resource
+
+OPEN_ONLINE = Operation("POST", "/sessions/online")
+SEND_INVOICE = Operation("POST", "/sessions/online/{ref}/invoices")
+# Closing twice is harmless (the second call gets 21180), so a retry is safe.
+CLOSE_ONLINE = Operation("POST", "/sessions/online/{ref}/close", idempotent=True)
+LIST = Operation("GET", "/sessions")
+STATUS = Operation("GET", "/sessions/{ref}")
+INVOICES = Operation("GET", "/sessions/{ref}/invoices")
+FAILED_INVOICES = Operation("GET", "/sessions/{ref}/invoices/failed")
+INVOICE_STATUS = Operation("GET", "/sessions/{ref}/invoices/{invoice_ref}")
+UPO_BY_KSEF_NUMBER = Operation("GET", "/sessions/{ref}/invoices/ksef/{ksef_number}/upo")
+UPO_BY_INVOICE = Operation("GET", "/sessions/{ref}/invoices/{invoice_ref}/upo")
+SESSION_UPO = Operation("GET", "/sessions/{ref}/upo/{upo_ref}")
+
+UPO_V43_HEADER = {"X-KSeF-Feature": "upo-v4-3"}
+
+
+class Sessions(Resource):
+    """``client.sessions``: every session operation, one method each.
+
+    The :class:`~ksefkit.OnlineSession` workflow builds on these.
+    """
+
+    def open_online(
+        self,
+        form_code: FormCode,
+        encryption: EncryptionInfo,
+        *,
+        upo_v43: bool = False,
+        timeout: TimeoutTypes = None,
+    ) -> OpenOnlineSessionResponse:
+        """``POST /sessions/online``."""
+        body = OpenOnlineSessionRequest(
+            form_code=WireFormCode.model_validate(form_code.to_wire()), encryption=encryption
+        )
+        return self._get_model(
+            OpenOnlineSessionResponse,
+            OPEN_ONLINE,
+            json=body.to_wire(),
+            headers=UPO_V43_HEADER if upo_v43 else None,
+            timeout=timeout,
+        )
+
+    def send_invoice(
+        self, reference_number: str, request: SendInvoiceRequest, *, timeout: TimeoutTypes = None
+    ) -> SendInvoiceResponse:
+        """``POST /sessions/online/{referenceNumber}/invoices`` (encrypted invoice)."""
+        return self._get_model(
+            SendInvoiceResponse,
+            SEND_INVOICE,
+            path_params={"ref": reference_number},
+            json=request.to_wire(),
+            timeout=timeout,
+        )
+
+    def close_online(self, reference_number: str, *, timeout: TimeoutTypes = None) -> None:
+        """``POST /sessions/online/{referenceNumber}/close``."""
+        self._http.request(CLOSE_ONLINE, path_params={"ref": reference_number}, timeout=timeout)
+
+    def list(
+        self,
+        session_type: str,
+        *,
+        reference_number: str | None = None,
+        statuses: Sequence[str] = (),
+        date_created_from: datetime | None = None,
+        date_created_to: datetime | None = None,
+        date_closed_from: datetime | None = None,
+        date_closed_to: datetime | None = None,
+        date_modified_from: datetime | None = None,
+        date_modified_to: datetime | None = None,
+        page_size: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Iterator[SessionsQueryResponseItem]:
+        """``GET /sessions``: every matching session, all pages.
+
+        ``session_type`` is ``"Online"`` or ``"Batch"``; ``statuses`` any of ``InProgress``,
+        ``Succeeded``, ``Failed``, ``Cancelled``.
+
+        >>> for s in client.sessions.list("Online", statuses=["Succeeded"]):  # doctest: +SKIP
+        ...     print(s.reference_number)
+        """
+        params: dict[str, Any] = {
+            "sessionType": session_type,
+            "referenceNumber": reference_number,
+            "statuses": list(statuses),
+            "dateCreatedFrom": _iso(date_created_from),
+            "dateCreatedTo": _iso(date_created_to),
+            "dateClosedFrom": _iso(date_closed_from),
+            "dateClosedTo": _iso(date_closed_to),
+            "dateModifiedFrom": _iso(date_modified_from),
+            "dateModifiedTo": _iso(date_modified_to),
+            "pageSize": page_size,
+        }
+        for item in self._pages(
+            SessionsQueryResponse, LIST, lambda p: p.sessions, params=params, timeout=timeout
+        ):
+            yield item
+
+    def status(
+        self, reference_number: str, *, timeout: TimeoutTypes = None
+    ) -> SessionStatusResponse:
+        """``GET /sessions/{referenceNumber}``."""
+        return self._get_model(
+            SessionStatusResponse, STATUS, path_params={"ref": reference_number}, timeout=timeout
+        )
+
+    def invoices(
+        self, reference_number: str, *, page_size: int | None = None, timeout: TimeoutTypes = None
+    ) -> Iterator[SessionInvoiceStatusResponse]:
+        """``GET /sessions/{referenceNumber}/invoices``: every invoice, all pages."""
+        for item in self._pages(
+            SessionInvoicesResponse,
+            INVOICES,
+            lambda p: p.invoices,
+            path_params={"ref": reference_number},
+            params={"pageSize": page_size},
+            timeout=timeout,
+        ):
+            yield item
+
+    def failed_invoices(
+        self, reference_number: str, *, page_size: int | None = None, timeout: TimeoutTypes = None
+    ) -> Iterator[SessionInvoiceStatusResponse]:
+        """``GET /sessions/{referenceNumber}/invoices/failed``: every failed invoice."""
+        for item in self._pages(
+            SessionInvoicesResponse,
+            FAILED_INVOICES,
+            lambda p: p.invoices,
+            path_params={"ref": reference_number},
+            params={"pageSize": page_size},
+            timeout=timeout,
+        ):
+            yield item
+
+    def invoice_status(
+        self, reference_number: str, invoice_reference: str, *, timeout: TimeoutTypes = None
+    ) -> SessionInvoiceStatusResponse:
+        """``GET /sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}``."""
+        return self._get_model(
+            SessionInvoiceStatusResponse,
+            INVOICE_STATUS,
+            path_params={"ref": reference_number, "invoice_ref": invoice_reference},
+            timeout=timeout,
+        )
+
+    def upo_by_ksef_number(
+        self, reference_number: str, ksef_number: str, *, timeout: TimeoutTypes = None
+    ) -> bytes:
+        """``GET /sessions/{ref}/invoices/ksef/{ksefNumber}/upo``: UPO XML, hash verified."""
+        return self._xml(
+            UPO_BY_KSEF_NUMBER, {"ref": reference_number, "ksef_number": ksef_number}, timeout
+        )
+
+    def upo_by_invoice(
+        self, reference_number: str, invoice_reference: str, *, timeout: TimeoutTypes = None
+    ) -> bytes:
+        """``GET /sessions/{ref}/invoices/{invoiceReferenceNumber}/upo``: UPO XML, hash verified."""
+        return self._xml(
+            UPO_BY_INVOICE, {"ref": reference_number, "invoice_ref": invoice_reference}, timeout
+        )
+
+    def upo(
+        self, reference_number: str, upo_reference: str, *, timeout: TimeoutTypes = None
+    ) -> bytes:
+        """``GET /sessions/{ref}/upo/{upoReferenceNumber}``: one session-UPO page, hash verified."""
+        return self._xml(
+            SESSION_UPO, {"ref": reference_number, "upo_ref": upo_reference}, timeout
+        )
+
+    def download_upo(self, url: str, *, timeout: TimeoutTypes = None) -> bytes:
+        """A UPO from a pre-signed ``downloadUrl`` (no token sent), hash verified."""
+        response = self._http.download(url, timeout=timeout)
+        check_meta_hash(response.content, response.headers.get("x-ms-meta-hash"), what="UPO")
+        return response.content
+
+    def _xml(
+        self, operation: Operation, path_params: dict[str, str], timeout: TimeoutTypes
+    ) -> bytes:
+        response = self._http.request(operation, path_params=path_params, timeout=timeout)
+        check_meta_hash(response.content, response.headers.get("x-ms-meta-hash"), what="UPO")
+        return response.content
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
