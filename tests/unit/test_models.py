@@ -188,7 +188,9 @@ def test_all_exports_every_public_class_once() -> None:
         public = {
             n
             for n, v in vars(module).items()
-            if isinstance(v, type) and v.__module__ == module.__name__ and not n.startswith("_")
+            if callable(v)
+            and getattr(v, "__module__", None) == module.__name__
+            and not n.startswith("_")
         }
         assert public == set(module.__all__), module_name
         assert public <= set(models.__all__), module_name
@@ -368,3 +370,14 @@ def test_naive_and_offset_datetimes_serialise_back() -> None:
     moment = datetime(2025, 7, 11, 14, 0, tzinfo=timezone(timedelta(hours=2)))
     wire = models.TokenInfo(token="jwt", valid_until=moment).to_wire()
     assert wire == {"token": "jwt", "validUntil": "2025-07-11T14:00:00+02:00"}
+
+
+def test_parse_public_key_certificates_reads_the_array(spec: dict[str, Any]) -> None:
+    op = spec["paths"]["/security/public-key-certificates"]["get"]
+    example = op["responses"]["200"]["content"]["application/json"]["example"]
+    certificates = models.parse_public_key_certificates(example)
+    assert len(certificates) == len(example) >= 1
+    assert all(isinstance(c, PublicKeyCertificateInfo) for c in certificates)
+    assert [c.public_key_id for c in certificates] == [e["publicKeyId"] for e in example]
+    with pytest.raises(pydantic.ValidationError):
+        models.parse_public_key_certificates({"not": "a list"})

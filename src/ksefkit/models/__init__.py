@@ -272,6 +272,7 @@ from ksefkit.models.permissions import (
 from ksefkit.models.security import (
     PublicKeyCertificateInfo,
     PublicKeyCertificateUsage,
+    parse_public_key_certificates,
 )
 from ksefkit.models.sessions import (
     BatchFileInfo,
@@ -622,4 +623,5 @@ __all__ = [
     "UpoPageResponse",
     "UpoResponse",
     "WireFormCode",
+    "parse_public_key_certificates",
 ]

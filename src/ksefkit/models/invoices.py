@@ -132,7 +132,9 @@ class InvoiceQueryBuyerIdentifier(KsefModel):
 
 
 class InvoiceQueryDateRange(KsefModel):
-    """Nested in ``InvoiceQueryFilters``."""
+    """The date range of an invoice query; ``from``/``to`` without an offset are Europe/Warsaw
+    local time.
+    """
 
     date_type: str  # InvoiceQueryDateType
     from_: datetime = Field(alias="from")
@@ -141,7 +143,9 @@ class InvoiceQueryDateRange(KsefModel):
 
 
 class InvoiceQueryFilters(KsefModel):
-    """Request body of ``POST /invoices/query/metadata``."""
+    """Invoice query / export filters: subject role, date range (required) and optional number,
+    amount, party, currency, mode, form and type filters.
+    """
 
     subject_type: str  # InvoiceQuerySubjectType
     date_range: InvoiceQueryDateRange
@@ -168,7 +172,9 @@ class InvoiceExportRequest(KsefModel):
 
 
 class InvoicePackagePart(KsefModel):
-    """Nested in ``InvoicePackage``."""
+    """One encrypted part of an export package: pre-signed download URL, plain and encrypted sizes
+    and SHA-256 hashes, link expiry.
+    """
 
     ordinal_number: int
     part_name: str
@@ -182,7 +188,9 @@ class InvoicePackagePart(KsefModel):
 
 
 class InvoicePackage(KsefModel):
-    """Nested in ``InvoiceExportStatusResponse``."""
+    """A finished export: invoice count, size, parts to download and the dates to continue an
+    incremental (HWM) sync from.
+    """
 
     invoice_count: int
     size: int
@@ -248,7 +256,9 @@ class InvoiceMetadataThirdSubject(KsefModel):
 
 
 class InvoiceMetadata(KsefModel):
-    """Nested in ``QueryInvoicesMetadataResponse``."""
+    """One invoice in a metadata query result: KSeF number, dates, parties, amounts, form code,
+    hash.
+    """
 
     ksef_number: str
     invoice_number: str

@@ -7,10 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from ksefkit.models._base import KsefModel
 
-__all__ = ["PublicKeyCertificateInfo", "PublicKeyCertificateUsage"]
+__all__ = [
+    "PublicKeyCertificateInfo",
+    "PublicKeyCertificateUsage",
+    "parse_public_key_certificates",
+]
 
 
 class PublicKeyCertificateUsage(StrEnum):
@@ -31,3 +38,11 @@ class PublicKeyCertificateInfo(KsefModel):
     valid_from: datetime
     valid_to: datetime
     usage: list[str]  # PublicKeyCertificateUsage
+
+
+_CERTIFICATE_LIST = TypeAdapter(list[PublicKeyCertificateInfo])
+
+
+def parse_public_key_certificates(data: Any) -> list[PublicKeyCertificateInfo]:
+    """Parse the JSON array ``GET /security/public-key-certificates`` answers with."""
+    return _CERTIFICATE_LIST.validate_python(data)
