@@ -1,0 +1,95 @@
+"""``/_emulator/*``: test-data and control endpoints that real KSeF does not have.
+
+* ``GET  /_emulator/health`` → ``{status, processing, now}``
+* ``POST /_emulator/reset`` → 204; forgets subjects, tokens, sessions, invoices (keys stay)
+* ``POST /_emulator/subjects`` ``{nip?, permissions?}`` → ``{nip, ksefToken, tokenReferenceNumber}``
+* ``POST /_emulator/step`` → ``{processed}`` (runs pending work; meant for manual mode)
+* ``POST /_emulator/clock`` ``{advance: seconds}`` → ``{now}`` (ManualClock only)
+* ``POST /_emulator/keys/rotate`` ``{emergency?: bool}`` → ``{publicKeyIds}``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from .app import json_body
+from .clock import isoformat
+from .errors import validation_error
+from .state import EmulatorState
+
+__all__ = ["admin_routes"]
+
+
+def _object(body: object) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise validation_error("Treść żądania musi być obiektem JSON.")
+    return body
+
+
+def admin_routes(state: EmulatorState) -> list[BaseRoute]:
+    """The admin routes (paths relative to ``/_emulator``)."""
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "processing": state.config.processing,
+                "now": isoformat(state.clock.now()),
+            }
+        )
+
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return Response(status_code=204)
+
+    async def subjects(request: Request) -> Response:
+        body = _object(await json_body(request))
+        nip, perms = body.get("nip"), body.get("permissions")
+        if nip is not None and not isinstance(nip, str):
+            raise validation_error("nip: oczekiwano tekstu.")
+        if perms is not None and not (
+            isinstance(perms, list) and all(isinstance(p, str) for p in perms)
+        ):
+            raise validation_error("permissions: oczekiwano listy tekstów.")
+        subject = state.create_subject(nip, perms)
+        return JSONResponse(
+            {
+                "nip": subject.nip,
+                "ksefToken": subject.token,
+                "tokenReferenceNumber": subject.token_reference,
+            },
+            201,
+        )
+
+    async def step(request: Request) -> Response:
+        return JSONResponse({"processed": state.step()})
+
+    async def clock(request: Request) -> Response:
+        seconds = _object(await json_body(request)).get("advance", 0)
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+            raise validation_error("advance: oczekiwano nieujemnej liczby sekund.")
+        try:
+            now = state.advance(float(seconds))
+        except TypeError:
+            raise validation_error("Zegar emulatora nie jest zegarem ręcznym.") from None
+        state.processor.kick()
+        return JSONResponse({"now": isoformat(now)})
+
+    async def rotate(request: Request) -> Response:
+        emergency = _object(await json_body(request)).get("emergency", False) is True
+        return JSONResponse({"publicKeyIds": state.keys.rotate(emergency=emergency)})
+
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/reset", reset, methods=["POST"]),
+        Route("/subjects", subjects, methods=["POST"]),
+        Route("/step", step, methods=["POST"]),
+        Route("/clock", clock, methods=["POST"]),
+        Route("/keys/rotate", rotate, methods=["POST"]),
+    ]

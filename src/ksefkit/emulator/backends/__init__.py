@@ -1,0 +1,109 @@
+"""Emulator backends: KSeF rules and state without HTTP (moto's split).
+
+Each backend takes plain values (dicts parsed from JSON, header strings) and returns plain
+dicts in wire shape, raising :class:`~ksefkit.emulator.errors.KsefApiError` for HTTP errors.
+This module holds the small helpers they share: request-model parsing, Base64, JSON columns
+and continuation-token paging.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import bad_request, validation_error
+
+__all__ = [
+    "b64decode_strict",
+    "dumps",
+    "loads_list",
+    "paginate",
+    "parse_body",
+]
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+def parse_body(model: type[M], body: object) -> M:
+    """Validate a decoded JSON body; any problem becomes 400/21405 with the messages.
+
+    >>> class M(BaseModel):
+    ...     a: int
+    >>> parse_body(M, {"a": "x"})
+    Traceback (most recent call last):
+    ...
+    ksefkit.emulator.errors.KsefApiError: HTTP 400 21405: Błąd walidacji danych wejściowych.
+    """
+    if not isinstance(body, dict):
+        raise validation_error("Treść żądania musi być obiektem JSON.")
+    try:
+        return model.model_validate(body, strict=True)
+    except ValidationError as exc:
+        raise validation_error(*_messages(exc)) from None
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        out.append(f"{where}: {err['msg']}")
+    return out
+
+
+def b64decode_strict(text: str, field: str) -> bytes:
+    """Decode standard Base64 (padding required); bad input is 400/21405.
+
+    >>> b64decode_strict("AAE=", "x")
+    b'\\x00\\x01'
+    """
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise validation_error(f"{field}: nieprawidłowy format Base64.") from None
+
+
+def dumps(value: object) -> str:
+    """JSON for a TEXT column."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def loads_list(text: str | None) -> list[Any] | None:
+    """A JSON list column (None stays None)."""
+    return None if text is None else list(json.loads(text))
+
+
+def paginate(
+    items: Sequence[T], continuation_token: str | None, page_size: int
+) -> tuple[list[T], str | None]:
+    """One page of ``items`` and the token of the next (None on the last page).
+
+    Tokens are opaque Base64 JSON (like KSeF's Cosmos-DB tokens); a malformed one is 21418.
+
+    >>> page, token = paginate(list(range(25)), None, 10)
+    >>> page[0], paginate(list(range(25)), token, 10)[0][0]
+    (0, 10)
+    """
+    offset = _offset(continuation_token) if continuation_token else 0
+    page = list(items[offset : offset + page_size])
+    end = offset + len(page)
+    if end >= len(items):
+        return page, None
+    token = base64.b64encode(json.dumps({"token": "+RID", "offset": end}).encode()).decode()
+    return page, token
+
+
+def _offset(token: str) -> int:
+    try:
+        data = json.loads(base64.b64decode(token, validate=True))
+        offset = data["offset"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise bad_request(21418) from None
+    if not isinstance(offset, int) or offset < 0:
+        raise bad_request(21418)
+    return offset

@@ -1,0 +1,440 @@
+"""Authentication rules: challenges, KSeF-token auth, JWTs, redeem/refresh, bearer checks.
+
+Flow (KSEF_API.md §4): ``challenge`` → ``init_token_auth`` (202, operation status 100) →
+the processor calls ``complete`` (decrypt the token, check the challenge timestamp, the
+token and the context's permissions → 200, 415 or 450) → ``redeem`` once → ``refresh``.
+Tokens are HS256 JWTs; access tokens carry their permissions, so they stay valid until
+``exp`` even if permissions change (as KSeF documents).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
+
+from ...crypto import rsa_oaep_decrypt
+from ...errors import DecryptionError
+from ...identifiers import NIP_RE
+from .. import jwt
+from ..clock import isoformat, parse_datetime
+from ..errors import KsefApiError, bad_request, forbidden, gone, unauthorized, validation_error
+from ..keys import TOKEN_KEY
+from . import b64decode_strict, dumps, loads_list, parse_body
+
+if TYPE_CHECKING:
+    from ..state import EmulatorState
+
+__all__ = ["ALL_TOKEN_PERMISSIONS", "AuthBackend", "Claims", "SeededSubject"]
+
+ALL_TOKEN_PERMISSIONS = (
+    "InvoiceRead",
+    "InvoiceWrite",
+    "CredentialsRead",
+    "CredentialsManage",
+    "SubunitManage",
+    "EnforcementOperations",
+    "Introspection",
+    "CollectiveIdentifierManage",
+)
+TokenType = Literal["OperationToken", "ContextToken", "RefreshToken"]
+_ISSUER = "ksefkit-emulator"
+_METHOD_INFO = {"category": "Token", "code": "token.ksef", "displayName": "Token KSeF"}
+_FAILED_TOKEN = "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu"  # noqa: S105
+_RETENTION = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class SeededSubject:
+    """A test company: its NIP, a KSeF token with owner permissions and the token's reference."""
+
+    nip: str
+    token: str = field(repr=False)
+    token_reference: str
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The verified contents of a bearer JWT."""
+
+    token_type: str
+    reference_number: str
+    context_type: str
+    context_value: str
+    subject_value: str
+    permissions: tuple[str, ...]
+    expires: dt.datetime
+
+
+class _ContextIdentifier(BaseModel):
+    type: Literal["Nip", "InternalId", "NipVatUe", "PeppolId"]
+    value: str
+
+
+class _InitTokenRequest(BaseModel):
+    challenge: str
+    contextIdentifier: _ContextIdentifier
+    encryptedToken: str
+    publicKeyId: str | None = None
+    authorizationPolicy: dict[str, Any] | None = None
+
+
+class AuthBackend:
+    """Authentication state and rules over the store."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self._state = state
+        self._store = state.store
+
+    # -- test data -------------------------------------------------------------------------
+
+    def create_subject(
+        self, nip: str | None = None, permissions: list[str] | None = None
+    ) -> SeededSubject:
+        """A company context (owner permissions for itself) and a KSeF token for it."""
+        nip = nip or self._state.ids.nip()
+        if not NIP_RE.match(nip):
+            raise validation_error(f"nip: {nip!r} nie jest poprawnym numerem NIP.")
+        perms = list(permissions) if permissions is not None else list(ALL_TOKEN_PERMISSIONS)
+        unknown = sorted(set(perms) - set(ALL_TOKEN_PERMISSIONS))
+        if unknown:
+            raise validation_error(f"permissions: nieznane uprawnienia {unknown}.")
+        reference = self._state.ids.reference("EC", self._state.today())
+        token = f"{reference}|nip-{nip}|{self._state.ids.secret()}"
+        now = isoformat(self._state.clock.now())
+        with self._store.tx():
+            for perm in ALL_TOKEN_PERMISSIONS:
+                self._store.run(
+                    "INSERT OR IGNORE INTO permissions VALUES ('Nip', ?, 'Nip', ?, ?)",
+                    (nip, nip, perm),
+                )
+            self._store.run(
+                "INSERT INTO ksef_tokens VALUES (?, ?, 'Nip', ?, 'Nip', ?, ?, ?, 'Active', ?)",
+                (reference, _token_hash(token), nip, nip, dumps(perms), "emulator seed", now),
+            )
+        return SeededSubject(nip=nip, token=token, token_reference=reference)
+
+    # -- challenge and init ----------------------------------------------------------------
+
+    def challenge(self, client_ip: str) -> dict[str, Any]:
+        """``POST /auth/challenge``: a single-use challenge valid for ``challenge_ttl``."""
+        now = self._state.clock.now()
+        code = f"{now:%Y%m%d}-CR-{self._state.ids.hex(10)}-{self._state.ids.hex(10)}-"
+        code += self._state.ids.hex(2)
+        millis = int(now.timestamp() * 1000)
+        self._store.run(
+            "INSERT INTO challenges VALUES (?, ?, ?, ?, 0)",
+            (code, isoformat(now), millis, client_ip),
+        )
+        return {
+            "challenge": code,
+            "timestamp": isoformat(now),
+            "timestampMs": millis,
+            "clientIp": client_ip,
+        }
+
+    def init_token_auth(self, body: object, client_ip: str) -> dict[str, Any]:
+        """``POST /auth/ksef-token``: check the challenge and key id, start the operation."""
+        req = parse_body(_InitTokenRequest, body)
+        encrypted = b64decode_strict(req.encryptedToken, "encryptedToken")
+        if req.publicKeyId is not None:
+            self._state.keys.private_key(TOKEN_KEY, req.publicKeyId)  # 21470 if unknown
+        now = self._state.clock.now()
+        with self._store.tx():
+            millis = self._consume_challenge(req.challenge, now)
+            reference = self._state.ids.reference("AU", self._state.today())
+            self._store.run(
+                "INSERT INTO auth_operations (reference_number, context_type, context_value,"
+                " method, start_date, challenge, timestamp_ms, encrypted_token, key_id,"
+                " status_code, status_description, client_ip)"
+                " VALUES (?, ?, ?, 'Token', ?, ?, ?, ?, ?, 100, ?, ?)",
+                (
+                    reference,
+                    req.contextIdentifier.type,
+                    req.contextIdentifier.value,
+                    isoformat(now),
+                    req.challenge,
+                    millis,
+                    encrypted,
+                    req.publicKeyId,
+                    "Uwierzytelnianie w toku",
+                    client_ip,
+                ),
+            )
+        token, until = self._issue(
+            "OperationToken",
+            reference,
+            req.contextIdentifier.type,
+            req.contextIdentifier.value,
+            "",
+            (),
+            self._state.config.operation_token_lifetime,
+        )
+        self._state.processor.kick()
+        return {"referenceNumber": reference, "authenticationToken": _info(token, until)}
+
+    def _consume_challenge(self, challenge: str, now: dt.datetime) -> int:
+        row = self._store.one("SELECT * FROM challenges WHERE challenge = ?", (challenge,))
+        if row is None or row["used"]:
+            raise bad_request(21111, "Wyzwanie nie istnieje lub zostało już użyte.")
+        age = (now - parse_datetime(row["timestamp"])).total_seconds()
+        if age > self._state.config.challenge_ttl:
+            raise bad_request(21111, "Wyzwanie autoryzacyjne wygasło.")
+        self._store.run("UPDATE challenges SET used = 1 WHERE challenge = ?", (challenge,))
+        return int(row["timestamp_ms"])
+
+    # -- asynchronous part -----------------------------------------------------------------
+
+    def pending(self) -> list[tuple[str, str]]:
+        """``(referenceNumber, startDate)`` of operations still at status 100."""
+        rows = self._store.all(
+            "SELECT reference_number, start_date FROM auth_operations WHERE status_code = 100"
+            " ORDER BY start_date"
+        )
+        return [(r["reference_number"], r["start_date"]) for r in rows]
+
+    def complete(self, reference: str) -> None:
+        """Decide the outcome of a pending token authentication."""
+        row = self._store.one(
+            "SELECT * FROM auth_operations WHERE reference_number = ? AND status_code = 100",
+            (reference,),
+        )
+        if row is None:
+            return
+        outcome = self._evaluate(row)
+        with self._store.tx():
+            if isinstance(outcome, tuple):
+                code, description, detail = outcome
+                self._store.run(
+                    "UPDATE auth_operations SET status_code = ?, status_description = ?,"
+                    " status_details = ? WHERE reference_number = ?",
+                    (code, description, dumps([detail]), reference),
+                )
+                return
+            self._store.run(
+                "UPDATE auth_operations SET status_code = 200, status_description = ?,"
+                " subject_type = 'Nip', subject_value = ?, token_reference = ?, permissions = ?"
+                " WHERE reference_number = ?",
+                (
+                    "Uwierzytelnianie zakończone sukcesem",
+                    outcome["subject_value"],
+                    outcome["reference_number"],
+                    outcome["permissions"],
+                    reference,
+                ),
+            )
+
+    def _evaluate(self, op: Any) -> dict[str, Any] | tuple[int, str, str]:
+        try:
+            key = self._state.keys.private_key(TOKEN_KEY, op["key_id"])
+            plain = rsa_oaep_decrypt(key, bytes(op["encrypted_token"])).decode("utf-8")
+        except (KsefApiError, DecryptionError):
+            return 450, _FAILED_TOKEN, "Nieprawidłowe szyfrowanie tokena"
+        except UnicodeDecodeError:
+            return 450, _FAILED_TOKEN, "Nieprawidłowe kodowanie tokena"
+        token, _, stamp = plain.rpartition("|")
+        if stamp != str(op["timestamp_ms"]):
+            return 450, _FAILED_TOKEN, "Nieprawidłowy czas tokena"
+        row = self._store.one(
+            "SELECT * FROM ksef_tokens WHERE token_hash = ?", (_token_hash(token),)
+        )
+        if row is None:
+            return 450, _FAILED_TOKEN, "Nieprawidłowy token"
+        if row["status"] != "Active":
+            return 450, _FAILED_TOKEN, "Token unieważniony"
+        if (row["context_type"], row["context_value"]) != (op["context_type"], op["context_value"]):
+            ctx = f"{op['context_type']}:{op['context_value']}"
+            return 450, _FAILED_TOKEN, f"Token nie może być użyty w kontekście {ctx}"
+        perms = json.loads(row["permissions"])
+        if not perms:
+            return 415, "Uwierzytelnianie zakończone niepowodzeniem", "Brak przypisanych uprawnień"
+        return dict(row)
+
+    # -- status, redeem, refresh -----------------------------------------------------------
+
+    def status(self, reference: str, claims: Claims) -> dict[str, Any]:
+        """``GET /auth/{referenceNumber}`` (bearer: the operation's authenticationToken)."""
+        row = self._operation(reference)
+        if claims.reference_number != reference:
+            raise forbidden("insufficient-resource-access", "Brak dostępu do wskazanego zasobu.")
+        body: dict[str, Any] = {
+            "startDate": row["start_date"],
+            "authenticationMethod": "Token",
+            "authenticationMethodInfo": dict(_METHOD_INFO),
+            "status": _status(row),
+            "isTokenRedeemed": bool(row["redeemed"]),
+        }
+        if row["last_refresh"]:
+            body["lastTokenRefreshDate"] = row["last_refresh"]
+        if row["refresh_valid_until"]:
+            body["refreshTokenValidUntil"] = row["refresh_valid_until"]
+        return body
+
+    def redeem(self, claims: Claims) -> dict[str, Any]:
+        """``POST /auth/token/redeem``: access + refresh token, exactly once."""
+        reference = claims.reference_number
+        with self._store.tx():
+            row = self._operation(reference)
+            if row["redeemed"]:
+                raise bad_request(
+                    21301, f"Tokeny dla operacji uwierzytelniania {reference} zostały już pobrane."
+                )
+            if row["status_code"] != 200:
+                raise bad_request(21301, _status_forbids(row["status_code"], "pobranie tokenów"))
+            refresh, refresh_until = self._context_token(row, "RefreshToken")
+            self._store.run(
+                "UPDATE auth_operations SET redeemed = 1, refresh_valid_until = ?"
+                " WHERE reference_number = ?",
+                (isoformat(refresh_until), reference),
+            )
+        access, access_until = self._context_token(row, "ContextToken")
+        return {
+            "accessToken": _info(access, access_until),
+            "refreshToken": _info(refresh, refresh_until),
+        }
+
+    def refresh(self, claims: Claims) -> dict[str, Any]:
+        """``POST /auth/token/refresh`` (bearer: refresh token) → a new access token."""
+        row = self._operation(claims.reference_number)
+        if row["status_code"] != 200:
+            raise bad_request(
+                21301, _status_forbids(row["status_code"], "odświeżenie tokenu dostępowego")
+            )
+        if row["token_reference"] and not self._ksef_token_active(row["token_reference"]):
+            raise bad_request(21301, "Token KSeF został unieważniony.")
+        access, until = self._context_token(row, "ContextToken")
+        self._store.run(
+            "UPDATE auth_operations SET last_refresh = ? WHERE reference_number = ?",
+            (isoformat(self._state.clock.now()), claims.reference_number),
+        )
+        return {"accessToken": _info(access, until)}
+
+    def _ksef_token_active(self, reference: str) -> bool:
+        row = self._store.one(
+            "SELECT status FROM ksef_tokens WHERE reference_number = ?", (reference,)
+        )
+        return row is not None and row["status"] == "Active"
+
+    def _operation(self, reference: str) -> Any:
+        row = self._store.one(
+            "SELECT * FROM auth_operations WHERE reference_number = ?", (reference,)
+        )
+        if row is None:
+            raise bad_request(
+                21304,
+                f"Operacja uwierzytelniania o numerze referencyjnym {reference} nie została"
+                " znaleziona.",
+            )
+        if self._state.clock.now() - parse_datetime(row["start_date"]) > _RETENTION:
+            raise gone(f"Operacja uwierzytelniania {reference} wygasła.")
+        return row
+
+    # -- JWTs ------------------------------------------------------------------------------
+
+    def _context_token(self, op: Any, token_type: TokenType) -> tuple[str, dt.datetime]:
+        config = self._state.config
+        lifetime = (
+            config.refresh_token_lifetime
+            if token_type == "RefreshToken"  # noqa: S105 - a token kind, not a secret
+            else config.access_token_lifetime
+        )
+        perms = tuple(json.loads(op["permissions"] or "[]"))
+        return self._issue(
+            token_type,
+            op["reference_number"],
+            op["context_type"],
+            op["context_value"],
+            op["subject_value"] or "",
+            perms,
+            lifetime,
+        )
+
+    def _issue(
+        self,
+        token_type: TokenType,
+        reference: str,
+        context_type: str,
+        context_value: str,
+        subject: str,
+        permissions: tuple[str, ...],
+        lifetime: float,
+    ) -> tuple[str, dt.datetime]:
+        now = self._state.clock.now()
+        until = now + dt.timedelta(seconds=lifetime)
+        claims = {
+            "token-type": token_type,
+            "operation-reference-number": reference,
+            "context-identifier-type": context_type,
+            "context-identifier-value": context_value,
+            "authentication-method": "Token",
+            "subject-details": json.dumps({"SubjectIdentifier": {"Type": "Nip", "Value": subject}}),
+            "permissions": list(permissions),
+            # exp/iat are whole seconds (JWT NumericDate); validUntil uses the same instant.
+            "exp": int(until.timestamp()),
+            "iat": int(now.timestamp()),
+            "jti": self._state.ids.hex(32).lower(),
+            "iss": _ISSUER,
+            "aud": _ISSUER,
+        }
+        exact_until = dt.datetime.fromtimestamp(claims["exp"], dt.UTC)  # type: ignore[arg-type]
+        return jwt.encode(claims, self._state.jwt_secret), exact_until
+
+    def verify(self, authorization: str | None, *accepted: TokenType) -> Claims:
+        """Check a ``Authorization: Bearer`` header: signature, expiry and token type (401)."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise unauthorized("Wymagane jest uwierzytelnienie.")
+        try:
+            raw = jwt.decode(authorization[7:].strip(), self._state.jwt_secret)
+        except jwt.JwtError:
+            raise unauthorized("Nieprawidłowy token.") from None
+        expires = dt.datetime.fromtimestamp(float(raw.get("exp", 0)), dt.UTC)
+        if expires <= self._state.clock.now():
+            raise unauthorized("Token wygasł.")
+        if raw.get("token-type") not in accepted:
+            raise unauthorized("Nieprawidłowy typ tokena.")
+        subject = json.loads(raw.get("subject-details") or "{}")
+        return Claims(
+            token_type=str(raw["token-type"]),
+            reference_number=str(raw.get("operation-reference-number", "")),
+            context_type=str(raw.get("context-identifier-type", "")),
+            context_value=str(raw.get("context-identifier-value", "")),
+            subject_value=str(subject.get("SubjectIdentifier", {}).get("Value", "")),
+            permissions=tuple(raw.get("permissions") or ()),
+            expires=expires,
+        )
+
+    def require(self, claims: Claims, any_of: tuple[str, ...]) -> None:
+        """403 ``missing-permissions`` unless the token holds one of ``any_of``."""
+        if not set(any_of) & set(claims.permissions):
+            raise forbidden(
+                "missing-permissions",
+                "Brak wymaganych uprawnień do wykonania operacji w bieżącym kontekście.",
+                {
+                    "requiredAnyOfPermissions": list(any_of),
+                    "presentPermissions": list(claims.permissions),
+                },
+            )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _info(token: str, until: dt.datetime) -> dict[str, str]:
+    return {"token": token, "validUntil": isoformat(until)}
+
+
+def _status(row: Any) -> dict[str, Any]:
+    status: dict[str, Any] = {"code": row["status_code"], "description": row["status_description"]}
+    details = loads_list(row["status_details"])
+    if details:
+        status["details"] = details
+    return status
+
+
+def _status_forbids(code: int, what: str) -> str:
+    return f"Status uwierzytelniania ({code}) nie pozwala na {what}."

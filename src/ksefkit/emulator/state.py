@@ -1,0 +1,212 @@
+"""EmulatorState: configuration, clock, ids, store, keys and the backends of one emulator.
+
+State is explicit (``create_app(state=...)``): tests build one with a ``ManualClock`` and a
+processing mode, act on it through HTTP or directly, and ``reset()`` it between cases.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..identifiers import make_reference_number, random_nip
+from .backends.auth import AuthBackend, SeededSubject
+from .backends.processing import Processor
+from .backends.sessions import SessionsBackend
+from .clock import Clock, ManualClock, SystemClock, warsaw_date
+from .keys import EmulatorKeys
+from .store import Store
+from .upo import UpoSigner
+
+__all__ = ["EmulatorConfig", "EmulatorState", "IdFactory", "SeededSubject"]
+
+ProcessingMode = Literal["immediate", "background", "manual"]
+
+
+@dataclass
+class EmulatorConfig:
+    """Every knob of the emulator; ``create_app(**config)`` accepts the same names.
+
+    >>> EmulatorConfig(processing="manual").session_lifetime
+    43200.0
+    """
+
+    db_path: str = ":memory:"
+    #: immediate: work runs inside the request; background: a worker thread; manual: step().
+    processing: ProcessingMode = "immediate"
+    #: background mode: seconds a work item waits before the worker picks it up.
+    processing_delay: float = 0.0
+    #: base URL for links the API returns (UPO downloads); None = the request's own host.
+    public_url: str | None = None
+    #: suffix of the UPO's NazwaPodmiotuPrzyjmujacego ("Ministerstwo Finansów - <suffix>").
+    environment_name: str | None = "emulator ksefkit"
+    access_token_lifetime: float = 15 * 60
+    refresh_token_lifetime: float = 7 * 24 * 3600
+    operation_token_lifetime: float = 15 * 60
+    challenge_ttl: float = 10 * 60
+    session_lifetime: float = 12 * 3600
+    #: seconds between acquisitionDate and permanentStorageDate.
+    permanent_storage_lag: float = 0.5
+    upo_url_lifetime: float = 3 * 24 * 3600
+    session_invoice_limit: int = 10_000
+    upo_page_size: int = 10_000
+    max_invoice_size: int = 1_000_000
+    #: reject invoices whose seller (Podmiot1 NIP) differs from a Nip context (status 410).
+    check_seller_context: bool = True
+    #: skip XSD validation (the pipeline also skips it, with a warning, if no XSD is found).
+    validate_xsd: bool = True
+    #: seed a test company on first start (``serve`` prints its token).
+    seed: bool = False
+    #: reuse process-wide RSA keys for fresh in-memory states (fast tests).
+    reuse_keys: bool = True
+    #: seed of the id factory (None: cryptographically random ids).
+    random_seed: int | None = None
+
+
+class IdFactory:
+    """Reference numbers, KSeF-number technical parts, NIPs and token secrets.
+
+    >>> ids = IdFactory(random.Random(1))
+    >>> len(ids.reference("SO", dt.date(2025, 7, 1)))
+    36
+    """
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng = rng
+        self._lock = threading.Lock()
+
+    def hex(self, length: int) -> str:
+        """``length`` random upper-case hex characters."""
+        with self._lock:
+            if self._rng is None:
+                return secrets.token_hex((length + 1) // 2)[:length].upper()
+            return "".join(self._rng.choice("0123456789ABCDEF") for _ in range(length))
+
+    def reference(self, type_code: str, day: dt.date) -> str:
+        """A reference number of ``type_code`` (SO, EE, AU, ...) dated ``day``."""
+        return make_reference_number(day, type_code, self.hex(20))
+
+    def nip(self) -> str:
+        """A random valid NIP."""
+        with self._lock:
+            return random_nip(self._rng)
+
+    def secret(self) -> str:
+        """64 hex characters of token secret (always from ``secrets``)."""
+        return secrets.token_hex(32)
+
+
+class EmulatorState:
+    """One emulator: its store, clock, keys, backends and processing worker.
+
+    >>> state = EmulatorState(processing="manual")
+    >>> subject = state.create_subject()
+    >>> subject.token.split("|")[1] == f"nip-{subject.nip}"
+    True
+    >>> state.close()
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        ids: IdFactory | None = None,
+        **overrides: Any,
+    ) -> None:
+        base = config or EmulatorConfig()
+        self.config = dataclasses.replace(base, **overrides) if overrides else base
+        self.clock: Clock = clock or SystemClock()
+        seed = self.config.random_seed
+        self.ids = ids or IdFactory(None if seed is None else random.Random(seed))
+        self.store = Store(self.config.db_path)
+        self.keys = EmulatorKeys(self.store, self.clock, reuse=self.config.reuse_keys)
+        self.keys.ensure()
+        self.jwt_secret = self._persisted_secret()
+        self.upo_signer = self._persisted_signer()
+        self.processor = Processor(self)
+        self.auth = AuthBackend(self)
+        self.sessions = SessionsBackend(self)
+        self._closed = False
+        if self.config.processing == "background":
+            self.processor.start_worker()
+
+    @property
+    def receiver_name(self) -> str:
+        """``NazwaPodmiotuPrzyjmujacego`` of the UPOs this emulator signs."""
+        suffix = self.config.environment_name
+        return "Ministerstwo Finansów" + (f" - {suffix}" if suffix else "")
+
+    def today(self) -> dt.date:
+        """The current Europe/Warsaw calendar day (dates in reference numbers)."""
+        return warsaw_date(self.clock.now())
+
+    def create_subject(
+        self, nip: str | None = None, permissions: list[str] | None = None
+    ) -> SeededSubject:
+        """Create a company context owned by itself, plus a KSeF token for it.
+
+        >>> s = EmulatorState().create_subject("5265877635"); s.nip
+        '5265877635'
+        """
+        return self.auth.create_subject(nip, permissions)
+
+    def step(self) -> int:
+        """Run every pending work item now (manual mode); returns how many were processed."""
+        return self.processor.run_pending(respect_delay=False)
+
+    def advance(self, seconds: float) -> dt.datetime:
+        """Advance a ``ManualClock`` (TypeError for other clocks)."""
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("the emulator clock is not a ManualClock")
+        return self.clock.advance(seconds)
+
+    def reset(self) -> None:
+        """Forget every subject, token, session and invoice; keys and secrets stay."""
+        with self.processor.paused():
+            self.store.wipe()
+
+    def close(self) -> None:
+        """Stop the worker and close the database (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.processor.stop_worker()
+        self.store.close()
+
+    def __enter__(self) -> EmulatorState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _persisted_secret(self) -> bytes:
+        secret = self.store.get_meta("jwt_secret")
+        if secret is None:
+            secret = secrets.token_bytes(32)
+            self.store.set_meta("jwt_secret", secret)
+        return secret
+
+    def _persisted_signer(self) -> UpoSigner:
+        pem = self.store.get_meta("upo_signer")
+        if pem is not None:
+            return UpoSigner.from_pem(pem)
+        signer = _shared_signer() if self.config.reuse_keys else UpoSigner.generate()
+        self.store.set_meta("upo_signer", signer.to_pem())
+        return signer
+
+
+_SIGNER_LOCK = threading.Lock()
+_SIGNER: list[UpoSigner] = []
+
+
+def _shared_signer() -> UpoSigner:
+    with _SIGNER_LOCK:
+        if not _SIGNER:
+            _SIGNER.append(UpoSigner.generate())
+        return _SIGNER[0]
