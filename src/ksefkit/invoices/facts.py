@@ -139,7 +139,7 @@ def _ubl_company_id(root: etree._Element, party_role: str) -> str | None:
 
 
 def _ubl_facts(root: etree._Element, ns: str, local: str, form: FormCode | None) -> InvoiceFacts:
-    total = _path(root, _CAC, "LegalMonetaryTotal", "TaxInclusiveAmount")
+    total = _path(root.find(_CAC + "LegalMonetaryTotal"), _CBC, "TaxInclusiveAmount")
     return InvoiceFacts(
         namespace=ns[1:-1],
         root=local,
