@@ -401,14 +401,18 @@ def verify_upo_signature(
     Raises :class:`~ksefkit.errors.IntegrityError` on any failure.
     """
     from signxml.exceptions import InvalidInput, SignXMLException
-    from signxml.xades.xades import XAdESVerifier
+    from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
 
     cert = certificate if certificate is not None else _embedded_certificate(xml)
+    # Any number of references: MF's signer may omit the KeyInfo reference signxml adds.
+    # Coverage of the whole document is enforced below and again in the recheck.
+    config = XAdESSignatureConfiguration(expect_references=True)
     try:
-        results = XAdESVerifier().verify(xml, x509_cert=cert)
+        results = XAdESVerifier().verify(xml, x509_cert=cert, expect_config=config)
     except (SignXMLException, InvalidInput, ValueError) as exc:
         raise IntegrityError(f"UPO signature does not verify: {exc}") from exc
-    if not results or etree.QName(results[0].signed_xml).localname != "Potwierdzenie":
+    covered = [r for r in results if etree.QName(r.signed_xml).localname == "Potwierdzenie"]
+    if not covered:
         raise IntegrityError("UPO signature does not cover the Potwierdzenie element")
     _recheck_digests(xml, cert)
     return cert
