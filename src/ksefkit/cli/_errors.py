@@ -1,0 +1,97 @@
+"""Exit codes and the one mapping from exceptions to them.
+
+==== ===========================================================================
+code meaning
+==== ===========================================================================
+0    success
+1    unexpected error (a bug, or an OS error such as a file that cannot be written)
+2    usage error (bad option or argument; typer's own)
+3    authentication error (AuthenticationFailed, Unauthorized, not logged in)
+4    API error (any other HTTP error from KSeF, transport failures, bad downloads)
+5    processing error (rejected invoice, failed session, pre-flight failure, wait timeout)
+6    configuration error (bad settings, missing XSD schemas)
+==== ===========================================================================
+"""
+
+from __future__ import annotations
+
+import enum
+
+from ..errors import (
+    ApiError,
+    AuthenticationFailed,
+    ConfigurationError,
+    DecryptionError,
+    IntegrityError,
+    KsefError,
+    PreflightError,
+    ProcessingError,
+    SchemaNotFoundError,
+    TransportError,
+    Unauthorized,
+    WaitTimeout,
+)
+
+__all__ = [
+    "EXIT_CODES_HELP",
+    "ExitCode",
+    "NotLoggedIn",
+    "SomeInvoicesFailed",
+    "exit_code_for",
+    "message_for",
+]
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    AUTH = 3
+    API = 4
+    PROCESSING = 5
+    CONFIG = 6
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok, 1 unexpected error, 2 usage error, 3 authentication error "
+    "(failed login, 401, not logged in), 4 API error (other HTTP errors, network), "
+    "5 processing error (invoice rejected, session failed, pre-flight, wait timeout), "
+    "6 configuration error (settings, missing XSD schemas)."
+)
+
+
+class NotLoggedIn(KsefError):
+    """No usable credentials: neither a stored login nor KSEF_TOKEN plus a context."""
+
+
+class SomeInvoicesFailed(KsefError):
+    """``send`` finished but at least one file failed pre-flight or was rejected."""
+
+
+# Order matters: AuthenticationFailed is a ProcessingError, WaitTimeout is no ApiError.
+_MAPPING: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], ExitCode], ...] = (
+    ((AuthenticationFailed, Unauthorized, NotLoggedIn), ExitCode.AUTH),
+    ((ApiError, TransportError, IntegrityError, DecryptionError), ExitCode.API),
+    ((ProcessingError, PreflightError, WaitTimeout, SomeInvoicesFailed), ExitCode.PROCESSING),
+    ((ConfigurationError, SchemaNotFoundError), ExitCode.CONFIG),
+)
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    """The exit code of an exception (1 for anything unexpected).
+
+    >>> exit_code_for(NotLoggedIn("run ksefkit auth login")).value
+    3
+    """
+    for kinds, code in _MAPPING:
+        if isinstance(error, kinds):
+            return code
+    return ExitCode.UNEXPECTED
+
+
+def message_for(error: BaseException) -> str:
+    """The one-line message printed after ``error:`` (never a traceback)."""
+    text = " ".join(str(error).split())
+    if exit_code_for(error) is ExitCode.UNEXPECTED or not isinstance(error, KsefError):
+        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return text or type(error).__name__

@@ -1,0 +1,165 @@
+"""The ``ksefkit`` command: global options, the command groups, and the one error handler.
+
+Command tree::
+
+    ksefkit [--env TEST|DEMO|PROD|LOCAL] [--base-url URL] [--ca-file PEM] [--json]
+            [--timeout SECONDS] [-v]
+      demo [--keep-dir DIR]                 the whole flow against an in-process emulator
+      emulator serve [--host] [--port] [--data-dir] [--tls] [--public-url]
+      schemas fetch | where
+      auth login [--nip|--internal-id|--nip-vat-ue|--peppol-id VALUE] | status | logout
+      send FILE_OR_DIR... [--form] [--offline] [--no-validate] [--no-preflight]
+                          [--upo-dir DIR] [--no-wait] [--upo-v43]
+      session list [--type] [--status] | status REF | invoices REF [--failed] | close REF
+      invoice status SESSION_REF INVOICE_REF
+      upo get SESSION_REF (--invoice REF | --ksef-number NUMBER | --session) [-o PATH]
+
+Exit codes (``_errors.ExitCode``): 0 ok, 1 unexpected error, 2 usage error (typer's own),
+3 authentication error (AuthenticationFailed, Unauthorized, not logged in), 4 API error (other
+ApiError, TransportError), 5 processing error (ProcessingError, InvoiceRejected,
+SessionFailed, PreflightError, WaitTimeout), 6 configuration error (ConfigurationError,
+SchemaNotFoundError). Every failure prints exactly one ``error: <message>`` line on stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from .._config import DEFAULT_TIMEOUT, Environment
+from ..errors import ConfigurationError
+from . import auth, demo, emulator, invoice, schemas, send, session, upo
+from ._context import Settings
+from ._errors import EXIT_CODES_HELP, ExitCode, exit_code_for, message_for
+from ._output import Output
+
+__all__ = ["app", "run"]
+
+# typer's own control-flow exceptions (usage errors, --help, Ctrl-C) pass through untouched.
+_CLICK_EXCEPTIONS = tuple(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_PASS_THROUGH: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, *_CLICK_EXCEPTIONS)
+
+
+class KsefGroup(TyperGroup):
+    """The root group: the one place where an exception becomes ``error: ...`` + exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _PASS_THROUGH:
+            raise
+        except Exception as error:
+            settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+            code = exit_code_for(error)
+            if code is ExitCode.UNEXPECTED and settings.out.verbose:
+                settings.out.err.print(traceback.format_exc(), markup=False, highlight=False)
+            settings.out.error(message_for(error))
+            raise typer.Exit(int(code)) from error
+
+
+app = typer.Typer(
+    cls=KsefGroup,
+    name="ksefkit",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _parse_env(value: str) -> Environment:
+    try:
+        return Environment.parse(value)
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    env: Annotated[
+        str,
+        typer.Option(
+            "--env", envvar="KSEF_ENV", help="KSeF environment: TEST, DEMO, PROD or LOCAL."
+        ),
+    ] = "TEST",
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            envvar="KSEF_BASE_URL",
+            help="API base URL (overrides --env), e.g. http://127.0.0.1:8765/v2.",
+        ),
+    ] = None,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-file",
+            envvar="KSEF_CA_FILE",
+            exists=True,
+            dir_okay=False,
+            help="PEM file of a custom CA to trust (e.g. the emulator's with --tls).",
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine output: one JSON document on stdout.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="HTTP timeout in seconds.")
+    ] = DEFAULT_TIMEOUT,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "-v",
+            "--verbose",
+            count=True,
+            help="Log HTTP requests; tracebacks for unexpected errors.",
+        ),
+    ] = 0,
+) -> None:
+    """KSeF 2.0 from the terminal: send invoices, check sessions, fetch UPOs, run the emulator.
+
+    Credentials come from `ksefkit auth login`, or from KSEF_TOKEN plus KSEF_NIP
+    (or KSEF_INTERNAL_ID / KSEF_NIP_VAT_UE / KSEF_PEPPOL_ID) in the environment.
+    """
+    explicit = any(_given(ctx, name) for name in ("env", "base_url"))
+    ctx.obj = Settings(
+        environment=_parse_env(env),
+        base_url=base_url,
+        ca_file=ca_file,
+        timeout=timeout,
+        target_explicit=explicit,
+        out=Output(json_mode=json_output, verbose=verbose),
+    )
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """True if the option came from the command line or its environment variable."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+app.add_typer(demo.app)
+app.add_typer(emulator.app, name="emulator")
+app.add_typer(schemas.app, name="schemas")
+app.add_typer(auth.app, name="auth")
+app.add_typer(send.app)
+app.add_typer(session.app, name="session")
+app.add_typer(invoice.app, name="invoice")
+app.add_typer(upo.app, name="upo")
+
+
+def run() -> None:
+    """The console-script entry point (``ksefkit = "ksefkit.cli.main:run"``)."""
+    app(prog_name="ksefkit")
+
+
+if __name__ == "__main__":
+    run()
