@@ -64,7 +64,8 @@ async def test_happy_path_numbers_dates_and_upos(
     parsed = parse_upo(upo.content)
     assert parsed.documents[0].ksef_number == number
     assert validate_upo(upo.content) == []
-    verify_upo_signature(upo.content)
+    signer = ksef.state.upo_signer.certificate
+    assert verify_upo_signature(upo.content, certificate=signer) == signer
     # Close → session UPO.
     await ksef.close(headers, ref)
     session = await ksef.session_status(headers, ref)
