@@ -153,7 +153,7 @@ def _save(out: Output, directory: Path, result: DemoResult) -> None:
             *zip(session_upo_names(result.session_reference, len(pages)), pages, strict=True),
         ]
         directory.mkdir(parents=True, exist_ok=True)
-        paths = write_documents(docs, directory)
+        paths = write_documents(docs, directory, directory=True)
         result.files = {"invoice": paths[0], "invoice_upo": paths[1], "session_upo": paths[2:]}
 
 

@@ -205,12 +205,14 @@ def _save_upos(
         for result in results:
             if result.ksef_number and result.reference_number:
                 xml = session.invoice_upo(result.reference_number)
-                result.upo = write_documents([(f"UPO-{result.ksef_number}.xml", xml)], upo_dir)[0]
+                result.upo = write_documents(
+                    [(f"UPO-{result.ksef_number}.xml", xml)], upo_dir, directory=True
+                )[0]
         if status.status.code != 200 or status.upo is None:
             return []
         pages = session.session_upo()
         names = session_upo_names(session.reference_number, len(pages))
-        return write_documents(list(zip(names, pages, strict=True)), upo_dir)
+        return write_documents(list(zip(names, pages, strict=True)), upo_dir, directory=True)
 
 
 def _report(

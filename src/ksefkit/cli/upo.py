@@ -83,13 +83,15 @@ def session_upo_names(session_reference: str, pages: int) -> list[str]:
     return [f"UPO-{session_reference}-p{n}.xml" for n in range(1, pages + 1)]
 
 
-def write_documents(docs: list[tuple[str, bytes]], target: Path) -> list[Path]:
+def write_documents(
+    docs: list[tuple[str, bytes]], target: Path, *, directory: bool = False
+) -> list[Path]:
     """Write documents into directory ``target`` (by their names) or to file ``target``.
 
-    ``target`` is a directory if it exists as one or its name ends with a slash; several
-    documents written to a file name get ``-p1``, ``-p2`` ... suffixes.
+    ``target`` is a directory if ``directory`` is true, it exists as one or its name ends
+    with a slash; several documents written to a file name get ``-p1``, ``-p2`` ... suffixes.
     """
-    if target.is_dir() or str(target).endswith(("/", "\\")):
+    if directory or target.is_dir() or str(target).endswith(("/", "\\")):
         target.mkdir(parents=True, exist_ok=True)
         paths = [target / name for name, _ in docs]
     elif len(docs) == 1:

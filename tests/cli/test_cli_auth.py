@@ -1,0 +1,157 @@
+"""``ksefkit auth``: login against the emulator, the 0600 credentials file, status, logout."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from conftest import Emulator, invoke, login
+from typer.testing import CliRunner
+
+from ksefkit.cli import credentials
+from ksefkit.cli._errors import ExitCode
+from ksefkit.cli.main import app
+from ksefkit.emulator.state import SeededSubject
+
+
+def test_login_stores_a_0600_file_and_never_prints_tokens(
+    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+) -> None:
+    result = login(runner, emulator, subject)
+    path = config_dir / "credentials.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    stored = json.loads(path.read_text())
+    assert stored["context"] == {"type": "Nip", "value": subject.nip}
+    assert stored["baseUrl"] == emulator.api_url
+    access, refresh = stored["accessToken"]["token"], stored["refreshToken"]["token"]
+    assert len(access) > 20
+    assert len(refresh) > 20
+    for secret in (subject.token, access, refresh):
+        assert secret not in result.output
+    assert subject.nip in result.stdout
+    assert "logged in" in result.stdout
+
+
+def test_login_with_hidden_prompt(
+    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+) -> None:
+    result = runner.invoke(
+        app,
+        ["--base-url", emulator.api_url, "auth", "login", "--nip", subject.nip],
+        input=subject.token + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "KSeF token" in result.output  # the prompt was shown ...
+    assert subject.token not in result.output  # ... and the answer was not echoed
+    assert (config_dir / "credentials.json").exists()
+
+
+def test_login_json_output_has_validity_but_no_tokens(
+    runner: CliRunner, emulator: Emulator, subject: SeededSubject
+) -> None:
+    result = invoke(
+        runner,
+        "--json",
+        "--base-url",
+        emulator.api_url,
+        "auth",
+        "login",
+        env={"KSEF_TOKEN": subject.token, "KSEF_NIP": subject.nip},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["loggedIn"] is True
+    assert document["context"] == {"type": "Nip", "value": subject.nip}
+    assert "refreshTokenValidUntil" in document
+    assert "accessToken" not in document
+    assert "refreshToken" not in document
+    assert subject.token not in result.stdout
+
+
+def test_wrong_token_is_exit_3_and_stores_nothing(
+    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+) -> None:
+    wrong = subject.token[:-4] + ("0000" if not subject.token.endswith("0000") else "1111")
+    result = invoke(
+        runner,
+        "--base-url",
+        emulator.api_url,
+        "auth",
+        "login",
+        "--nip",
+        subject.nip,
+        env={"KSEF_TOKEN": wrong},
+    )
+    assert result.exit_code == ExitCode.AUTH, result.output
+    assert result.stderr.startswith("error: ")
+    assert wrong not in result.output
+    assert not (config_dir / "credentials.json").exists()
+
+
+def test_login_needs_exactly_one_context(runner: CliRunner, emulator: Emulator) -> None:
+    result = invoke(
+        runner,
+        "--base-url",
+        emulator.api_url,
+        "auth",
+        "login",
+        "--nip",
+        "5265877635",
+        "--internal-id",
+        "5265877635-00001",
+        env={"KSEF_TOKEN": "x"},
+    )
+    assert result.exit_code == ExitCode.USAGE
+    none_given = invoke(runner, "--base-url", emulator.api_url, "auth", "login")
+    assert none_given.exit_code == ExitCode.USAGE
+
+
+def test_status_and_logout(
+    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+) -> None:
+    assert invoke(runner, "auth", "status").exit_code == ExitCode.AUTH
+    login(runner, emulator, subject)
+    status = invoke(runner, "auth", "status")
+    assert status.exit_code == 0
+    assert subject.nip in status.stdout
+    assert "valid until" in status.stdout
+    status_json = json.loads(invoke(runner, "--json", "auth", "status").stdout)
+    assert status_json["baseUrl"] == emulator.api_url
+    logout = invoke(runner, "auth", "logout")
+    assert logout.exit_code == 0
+    assert not (config_dir / "credentials.json").exists()
+    assert invoke(runner, "auth", "status").exit_code == ExitCode.AUTH
+    assert "nothing to remove" in invoke(runner, "auth", "logout").stdout
+
+
+def test_stored_login_for_another_environment_is_refused(
+    runner: CliRunner, emulator: Emulator, subject: SeededSubject
+) -> None:
+    login(runner, emulator, subject)
+    result = invoke(runner, "--env", "DEMO", "session", "list")
+    assert result.exit_code == ExitCode.AUTH
+    assert "api-demo.ksef.mf.gov.pl" in result.stderr
+
+
+def test_revoked_tokens_give_exit_3(
+    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+) -> None:
+    login(runner, emulator, subject)
+    path = config_dir / "credentials.json"
+    stored = credentials.load(path)
+    assert stored is not None
+    bogus = stored.access_token.model_copy(update={"token": "not-a-jwt"})
+    credentials.save(
+        credentials.Credentials(
+            base_url=stored.base_url,
+            environment=stored.environment,
+            context=stored.context,
+            access_token=bogus,
+            refresh_token=stored.refresh_token.model_copy(update={"token": "not-a-jwt"}),
+        ),
+        path,
+    )
+    result = invoke(runner, "session", "list")
+    assert result.exit_code == ExitCode.AUTH, result.output
+    assert "HTTP 401" in result.stderr
