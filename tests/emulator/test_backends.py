@@ -127,9 +127,8 @@ def test_auth_backend_without_http() -> None:
             "contextIdentifier": {"type": "Nip", "value": subject.nip},
             "encryptedToken": "AAAA",
         }
-        init = state.auth.init_token_auth(body, "10.0.0.1")
-        assert state.auth.pending() == [(init["referenceNumber"], isoformat(NOW))]
-        state.step()
+        state.auth.init_token_auth(body, "10.0.0.1")
+        assert state.auth.pending() == []  # auth completes inline outside background mode
         row = state.store.one("SELECT status_code, status_details FROM auth_operations")
         assert row is not None
         assert row["status_code"] == 450

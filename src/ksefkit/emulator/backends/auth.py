@@ -174,7 +174,11 @@ class AuthBackend:
             (),
             self._state.config.operation_token_lifetime,
         )
-        self._state.processor.kick()
+        if self._state.config.processing == "background":
+            self._state.processor.kick()
+        else:
+            # Manual mode holds back invoice processing only; SDK waits expect auth to finish.
+            self.complete(reference)
         return {"referenceNumber": reference, "authenticationToken": _info(token, until)}
 
     def _consume_challenge(self, challenge: str, now: dt.datetime) -> int:
