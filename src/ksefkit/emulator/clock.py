@@ -100,7 +100,7 @@ def parse_datetime(text: str) -> dt.datetime:
     text = text.strip().replace("Z", "+00:00")
     main, _, frac_tz = text.partition(".")
     if frac_tz:
-        digits = "".join(ch for ch in frac_tz if ch.isdigit())
+        digits = frac_tz[: len(frac_tz) - len(frac_tz.lstrip("0123456789"))]
         rest = frac_tz[len(digits) :]
         text = f"{main}.{(digits + '000000')[:6]}{rest}"
     value = dt.datetime.fromisoformat(text)
