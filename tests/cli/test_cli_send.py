@@ -157,3 +157,20 @@ def test_missing_schemas_is_exit_6_unless_no_validate(
     assert "KSEFKIT_SCHEMA_DIR" in result.stderr
     assert "ksefkit schemas fetch" in result.stderr
     assert invoke(runner, "send", "--no-validate", str(path)).exit_code == 0
+
+
+def test_offline_flag_marks_invoices_offline(
+    runner: CliRunner, logged_in: SeededSubject, tmp_path: Path
+) -> None:
+    path = write_invoice(tmp_path, logged_in.nip, "off.xml", "FV/90/CLI")
+    sent = json.loads(invoke(runner, "--json", "send", "--offline", str(path)).stdout)
+    (row,) = sent["invoices"]
+    status = invoke(
+        runner,
+        "--json",
+        "invoice",
+        "status",
+        sent["sessionReferenceNumber"],
+        row["invoiceReferenceNumber"],
+    )
+    assert json.loads(status.stdout)["invoicingMode"] == "Offline"

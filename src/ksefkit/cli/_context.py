@@ -74,7 +74,8 @@ def settings_of(ctx: typer.Context) -> Settings:
 def api_url(settings: Settings) -> str:
     """The API URL commands talk to (``--base-url`` wins over ``--env``)."""
     if settings.base_url:
-        return new_client(settings).base_url  # normalised exactly as the client does
+        with new_client(settings) as client:  # normalised exactly as the client does
+            return client.base_url
     return settings.environment.api_url
 
 

@@ -92,6 +92,8 @@ def exit_code_for(error: BaseException) -> ExitCode:
 def message_for(error: BaseException) -> str:
     """The one-line message printed after ``error:`` (never a traceback)."""
     text = " ".join(str(error).split())
+    if isinstance(error, Unauthorized):
+        text += " - log in again: ksefkit auth login"
     if exit_code_for(error) is ExitCode.UNEXPECTED or not isinstance(error, KsefError):
         text = f"{type(error).__name__}: {text}" if text else type(error).__name__
     return text or type(error).__name__

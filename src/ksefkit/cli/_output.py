@@ -81,7 +81,7 @@ class Output:
         """A table; columns named ``*ref*`` / ``KSeF number`` never wrap."""
         if self.json_mode:
             return
-        table = Table(title=title, show_lines=False, header_style="bold")
+        table = Table(title=title, title_justify="left", header_style="bold")
         for name in columns:
             keep = "ref" in name.lower() or "ksef" in name.lower()
             table.add_column(name, no_wrap=keep, overflow="fold")
