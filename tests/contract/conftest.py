@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+# The helpers (oas.py, recording.py) are plain modules beside the tests; make them importable
+# under any --import-mode (importlib does not put test directories on sys.path).
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest
 from oas import OpenApiSpec
