@@ -340,3 +340,38 @@ def test_known_deviation_is_fixed(slice_run: SliceRun, key: tuple[str, str]) -> 
         if re.search(op_re, r.operation or "") and re.search(problem_re, p)
     ]
     assert hits == []
+
+
+@pytest.mark.anyio
+async def test_the_async_client_sends_conforming_requests(oas_spec: OpenApiSpec) -> None:
+    recorder = Recorder()
+    with run_emulator() as emulator:
+        subject = emulator.create_subject()
+        make = Invoices(subject.nip)
+        async with (
+            recorder.async_http_client() as http,
+            emulator.async_client(http_client=http) as client,
+        ):
+            await client.authenticate(subject.token, nip=subject.nip)
+            await client.auth.refresh()
+            async with client.online_session(upo_v43=True) as session:
+                sent = await session.send(make())
+                ksef_number = await session.wait_for_ksef_number(sent.reference_number)
+            await session.wait_until_processed()
+            assert await session.invoice_upo_by_ksef_number(ksef_number)
+            assert await session.invoice_upo(sent.reference_number)
+            assert await session.session_upo()
+            assert [i async for i in client.sessions.invoices(session.reference_number)]
+            assert [
+                i async for i in client.sessions.failed_invoices(session.reference_number)
+            ] == []
+            listed = [s async for s in client.sessions.list("Online", statuses=["Succeeded"])]
+            assert [s.reference_number for s in listed] == [session.reference_number]
+    reports = oas_spec.check_all(recorder.exchanges)
+    assert sorted(set(SLICE) - {r.operation for r in reports}) == []
+    failing = []
+    for report in reports:
+        report.problems = [p for p in report.problems if not _tolerated(report, p)]
+        if not report.ok:
+            failing.append(str(report))
+    assert failing == []
