@@ -1,10 +1,11 @@
-"""Fixtures for CLI tests: a clean environment, a CliRunner, an emulator served over HTTP."""
+"""Fixtures for CLI tests: a clean environment, ``cli`` (runs ksefkit in-process), an emulator
+served over HTTP, ``make_invoice``. Fixtures only: test modules never import this file (the
+suite may run with ``--import-mode=importlib``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +19,6 @@ from ksefkit.emulator.server import ThreadedServer
 from ksefkit.emulator.state import EmulatorState, SeededSubject
 from ksefkit.identifiers import random_nip
 from ksefkit.invoices.generate import generate_fa3
-
-KSEF_NUMBER = re.compile(r"\b\d{10}-\d{8}-[0-9A-F]{12}-[0-9A-F]{2}\b")
-SESSION_REF = re.compile(r"\b\d{8}-SO-[0-9A-F]{10}-[0-9A-F]{10}-[0-9A-F]{2}\b")
-INVOICE_REF = re.compile(r"\b\d{8}-EE-[0-9A-F]{10}-[0-9A-F]{10}-[0-9A-F]{2}\b")
 
 _KSEF_VARS = (
     "KSEF_TOKEN",
@@ -81,29 +78,39 @@ def subject(emulator: Emulator) -> SeededSubject:
     return emulator.state.create_subject()
 
 
-def invoke(runner: CliRunner, *args: str, env: dict[str, str] | None = None) -> Result:
-    """Run ``ksefkit *args`` in-process (exceptions are kept on the result, not raised)."""
-    return runner.invoke(app, list(args), env=env)
+class Cli:
+    """Runs ``ksefkit`` in-process: ``cli("send", "a.xml")``; ``cli.login(emulator, subject)``."""
+
+    def __init__(self, runner: CliRunner) -> None:
+        self.runner = runner
+
+    def __call__(
+        self, *args: str, env: dict[str, str] | None = None, input: str | None = None
+    ) -> Result:
+        """Exceptions are kept on the result (exit code 1), never raised into the test."""
+        return self.runner.invoke(app, list(args), env=env, input=input)
+
+    def login(self, emulator: Emulator, subject: SeededSubject) -> Result:
+        """``ksefkit --base-url <emulator> auth login --nip <nip>`` with KSEF_TOKEN set."""
+        result = self(
+            "--base-url",
+            emulator.api_url,
+            "auth",
+            "login",
+            "--nip",
+            subject.nip,
+            env={"KSEF_TOKEN": subject.token},
+        )
+        assert result.exit_code == 0, result.output
+        return result
 
 
-def login(runner: CliRunner, emulator: Emulator, subject: SeededSubject) -> Result:
-    """``ksefkit --base-url <emulator> auth login --nip <nip>`` with KSEF_TOKEN set."""
-    result = invoke(
-        runner,
-        "--base-url",
-        emulator.api_url,
-        "auth",
-        "login",
-        "--nip",
-        subject.nip,
-        env={"KSEF_TOKEN": subject.token},
-    )
-    assert result.exit_code == 0, result.output
-    return result
+@pytest.fixture
+def cli(runner: CliRunner) -> Cli:
+    return Cli(runner)
 
 
-def write_invoice(directory: Path, seller_nip: str, name: str, number: str) -> Path:
-    """A valid FA(3) invoice file issued by ``seller_nip``."""
+def _write_invoice(directory: Path, seller_nip: str, name: str, number: str) -> Path:
     xml = generate_fa3(
         seller_nip=seller_nip,
         buyer_nip=random_nip(),
@@ -114,3 +121,9 @@ def write_invoice(directory: Path, seller_nip: str, name: str, number: str) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(xml)
     return path
+
+
+@pytest.fixture
+def make_invoice() -> Callable[[Path, str, str, str], Path]:
+    """``make_invoice(directory, seller_nip, file_name, invoice_number)``: a valid FA(3) file."""
+    return _write_invoice

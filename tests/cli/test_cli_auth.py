@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
-
-from conftest import Emulator, invoke, login
-from typer.testing import CliRunner
+from typing import Any
 
 from ksefkit.cli import credentials
 from ksefkit.cli._errors import ExitCode
-from ksefkit.cli.main import app
 from ksefkit.emulator.state import SeededSubject
 
 
 def test_login_stores_a_0600_file_and_never_prints_tokens(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+    cli: Any, emulator: Any, subject: SeededSubject, config_dir: Path
 ) -> None:
-    result = login(runner, emulator, subject)
+    result = cli.login(emulator, subject)
     path = config_dir / "credentials.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     stored = json.loads(path.read_text())
@@ -34,11 +31,15 @@ def test_login_stores_a_0600_file_and_never_prints_tokens(
 
 
 def test_login_with_hidden_prompt(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+    cli: Any, emulator: Any, subject: SeededSubject, config_dir: Path
 ) -> None:
-    result = runner.invoke(
-        app,
-        ["--base-url", emulator.api_url, "auth", "login", "--nip", subject.nip],
+    result = cli(
+        "--base-url",
+        emulator.api_url,
+        "auth",
+        "login",
+        "--nip",
+        subject.nip,
         input=subject.token + "\n",
     )
     assert result.exit_code == 0, result.output
@@ -48,10 +49,9 @@ def test_login_with_hidden_prompt(
 
 
 def test_login_json_output_has_validity_but_no_tokens(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject
+    cli: Any, emulator: Any, subject: SeededSubject
 ) -> None:
-    result = invoke(
-        runner,
+    result = cli(
         "--json",
         "--base-url",
         emulator.api_url,
@@ -70,11 +70,10 @@ def test_login_json_output_has_validity_but_no_tokens(
 
 
 def test_wrong_token_is_exit_3_and_stores_nothing(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+    cli: Any, emulator: Any, subject: SeededSubject, config_dir: Path
 ) -> None:
     wrong = subject.token[:-4] + ("0000" if not subject.token.endswith("0000") else "1111")
-    result = invoke(
-        runner,
+    result = cli(
         "--base-url",
         emulator.api_url,
         "auth",
@@ -89,9 +88,8 @@ def test_wrong_token_is_exit_3_and_stores_nothing(
     assert not (config_dir / "credentials.json").exists()
 
 
-def test_login_needs_exactly_one_context(runner: CliRunner, emulator: Emulator) -> None:
-    result = invoke(
-        runner,
+def test_login_needs_exactly_one_context(cli: Any, emulator: Any) -> None:
+    result = cli(
         "--base-url",
         emulator.api_url,
         "auth",
@@ -103,41 +101,41 @@ def test_login_needs_exactly_one_context(runner: CliRunner, emulator: Emulator) 
         env={"KSEF_TOKEN": "x"},
     )
     assert result.exit_code == ExitCode.USAGE
-    none_given = invoke(runner, "--base-url", emulator.api_url, "auth", "login")
+    none_given = cli("--base-url", emulator.api_url, "auth", "login")
     assert none_given.exit_code == ExitCode.USAGE
 
 
 def test_status_and_logout(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+    cli: Any, emulator: Any, subject: SeededSubject, config_dir: Path
 ) -> None:
-    assert invoke(runner, "auth", "status").exit_code == ExitCode.AUTH
-    login(runner, emulator, subject)
-    status = invoke(runner, "auth", "status")
+    assert cli("auth", "status").exit_code == ExitCode.AUTH
+    cli.login(emulator, subject)
+    status = cli("auth", "status")
     assert status.exit_code == 0
     assert subject.nip in status.stdout
     assert "valid until" in status.stdout
-    status_json = json.loads(invoke(runner, "--json", "auth", "status").stdout)
+    status_json = json.loads(cli("--json", "auth", "status").stdout)
     assert status_json["baseUrl"] == emulator.api_url
-    logout = invoke(runner, "auth", "logout")
+    logout = cli("auth", "logout")
     assert logout.exit_code == 0
     assert not (config_dir / "credentials.json").exists()
-    assert invoke(runner, "auth", "status").exit_code == ExitCode.AUTH
-    assert "nothing to remove" in invoke(runner, "auth", "logout").stdout
+    assert cli("auth", "status").exit_code == ExitCode.AUTH
+    assert "nothing to remove" in cli("auth", "logout").stdout
 
 
 def test_stored_login_for_another_environment_is_refused(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject
+    cli: Any, emulator: Any, subject: SeededSubject
 ) -> None:
-    login(runner, emulator, subject)
-    result = invoke(runner, "--env", "DEMO", "session", "list")
+    cli.login(emulator, subject)
+    result = cli("--env", "DEMO", "session", "list")
     assert result.exit_code == ExitCode.AUTH
     assert "api-demo.ksef.mf.gov.pl" in result.stderr
 
 
 def test_revoked_tokens_give_exit_3(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+    cli: Any, emulator: Any, subject: SeededSubject, config_dir: Path
 ) -> None:
-    login(runner, emulator, subject)
+    cli.login(emulator, subject)
     path = config_dir / "credentials.json"
     stored = credentials.load(path)
     assert stored is not None
@@ -152,6 +150,6 @@ def test_revoked_tokens_give_exit_3(
         ),
         path,
     )
-    result = invoke(runner, "session", "list")
+    result = cli("session", "list")
     assert result.exit_code == ExitCode.AUTH, result.output
     assert "HTTP 401" in result.stderr

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import KSEF_NUMBER, invoke
-from typer.testing import CliRunner
 
 from ksefkit import schemas
 from ksefkit.upo import parse_upo
 
+KSEF_NUMBER = re.compile(r"\b\d{10}-\d{8}-[0-9A-F]{12}-[0-9A-F]{2}\b")
+
 FULL_KSEF_NUMBER = re.compile(r"^\d{10}-\d{8}-[0-9A-F]{12}-[0-9A-F]{2}$")
 
 
-def test_demo_sends_an_invoice_and_saves_both_upos(runner: CliRunner, tmp_path: Path) -> None:
-    result = invoke(runner, "demo", "--keep-dir", str(tmp_path / "out"))
+def test_demo_sends_an_invoice_and_saves_both_upos(cli: Any, tmp_path: Path) -> None:
+    result = cli("demo", "--keep-dir", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     assert "XSD validation is off" not in result.output
     summary = dict(
@@ -46,8 +47,8 @@ def test_demo_sends_an_invoice_and_saves_both_upos(runner: CliRunner, tmp_path: 
     assert str((tmp_path / "out").resolve()) in result.stdout
 
 
-def test_demo_json_summary(runner: CliRunner, tmp_path: Path) -> None:
-    result = invoke(runner, "--json", "demo")
+def test_demo_json_summary(cli: Any, tmp_path: Path) -> None:
+    result = cli("--json", "demo")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert FULL_KSEF_NUMBER.match(document["ksefNumber"])
@@ -66,7 +67,7 @@ def test_demo_json_summary(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_demo_without_schemas_still_runs(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     empty = tmp_path / "empty-schemas"
     empty.mkdir()
@@ -74,7 +75,7 @@ def test_demo_without_schemas_still_runs(
     monkeypatch.setenv("KSEFKIT_CACHE_DIR", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("KSEFKIT_SCHEMA_OFFLINE", "1")
     schemas.reset_default_store()
-    result = invoke(runner, "demo", "--keep-dir", str(tmp_path / "out"))
+    result = cli("demo", "--keep-dir", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
     assert "XSD validation is off:" in text

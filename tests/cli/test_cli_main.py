@@ -6,10 +6,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import invoke
-from typer.testing import CliRunner
 
 from ksefkit.cli._errors import ExitCode, NotLoggedIn, SomeInvoicesFailed, exit_code_for
 from ksefkit.errors import (
@@ -59,8 +58,8 @@ def test_exit_code_mapping(error: Exception, code: ExitCode) -> None:
     assert exit_code_for(error) is code
 
 
-def test_help_lists_groups_and_documents_exit_codes(runner: CliRunner) -> None:
-    result = invoke(runner, "--help")
+def test_help_lists_groups_and_documents_exit_codes(cli: Any) -> None:
+    result = cli("--help")
     assert result.exit_code == 0
     for name in ("demo", "emulator", "schemas", "auth", "send", "session", "invoice", "upo"):
         assert name in result.stdout
@@ -71,19 +70,19 @@ def test_help_lists_groups_and_documents_exit_codes(runner: CliRunner) -> None:
         assert var in text
 
 
-def test_unknown_command_is_usage_error(runner: CliRunner) -> None:
-    result = invoke(runner, "no-such-command")
+def test_unknown_command_is_usage_error(cli: Any) -> None:
+    result = cli("no-such-command")
     assert result.exit_code == ExitCode.USAGE
 
 
-def test_bad_environment_is_usage_error(runner: CliRunner) -> None:
-    result = invoke(runner, "--env", "MARS", "session", "list")
+def test_bad_environment_is_usage_error(cli: Any) -> None:
+    result = cli("--env", "MARS", "session", "list")
     assert result.exit_code == ExitCode.USAGE
     assert "MARS" in result.stderr
 
 
-def test_not_logged_in_is_exit_3_with_one_error_line(runner: CliRunner) -> None:
-    result = invoke(runner, "session", "status", "20250101-SO-0000000000-0000000000-00")
+def test_not_logged_in_is_exit_3_with_one_error_line(cli: Any) -> None:
+    result = cli("session", "status", "20250101-SO-0000000000-0000000000-00")
     assert result.exit_code == ExitCode.AUTH
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -92,10 +91,9 @@ def test_not_logged_in_is_exit_3_with_one_error_line(runner: CliRunner) -> None:
     assert result.stdout == ""
 
 
-def test_transport_error_is_exit_4(runner: CliRunner) -> None:
+def test_transport_error_is_exit_4(cli: Any) -> None:
     # Port 9 (discard) on localhost: nothing listens, the connection is refused at once.
-    result = invoke(
-        runner,
+    result = cli(
         "--base-url",
         "http://127.0.0.1:9/v2",
         "--timeout",

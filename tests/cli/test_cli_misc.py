@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Emulator, invoke, login
-from typer.testing import CliRunner
 
 from ksefkit import Client, schemas
 from ksefkit.cli import credentials
@@ -22,13 +20,11 @@ from ksefkit.formcodes import FormCode
 
 
 def test_emulator_serve_passes_options(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr("ksefkit.emulator.server.serve", lambda **kw: calls.append(kw))
-    result = invoke(
-        runner, "emulator", "serve", "--port", "9999", "--tls", "--data-dir", str(tmp_path / "d")
-    )
+    result = cli("emulator", "serve", "--port", "9999", "--tls", "--data-dir", str(tmp_path / "d"))
     assert result.exit_code == 0, result.output
     assert calls == [
         {
@@ -40,60 +36,58 @@ def test_emulator_serve_passes_options(
             "seed": True,
         }
     ]
-    defaults = invoke(runner, "emulator", "serve")
+    defaults = cli("emulator", "serve")
     assert defaults.exit_code == 0
     assert calls[1]["port"] == 8765
     assert calls[1]["data_dir"] == Path(".ksefkit-emulator")
 
 
-def test_schemas_where_finds_the_spec_copy(runner: CliRunner, spec_dir: Path) -> None:
-    document = json.loads(invoke(runner, "--json", "schemas", "where").stdout)
+def test_schemas_where_finds_the_spec_copy(cli: Any, spec_dir: Path) -> None:
+    document = json.loads(cli("--json", "schemas", "where").stdout)
     found = {s["name"]: s["foundAt"] for s in document["schemas"]}
     assert found["FA (3)"] is not None
     assert Path(found["FA (3)"]).is_relative_to(spec_dir)
     assert found["UPO v4-3"] is not None
-    table = invoke(runner, "schemas", "where")
+    table = cli("schemas", "where")
     assert table.exit_code == 0
     assert "FA (3)" in table.stdout
 
 
 def test_schemas_where_reports_missing(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("KSEFKIT_SCHEMA_DIR", str(tmp_path / "none"))
     monkeypatch.setenv("KSEFKIT_CACHE_DIR", str(tmp_path / "cache"))
-    result = invoke(runner, "schemas", "where")
+    result = cli("schemas", "where")
     assert result.exit_code == 0
     assert "missing" in result.stdout
     assert "ksefkit schemas fetch" in result.stdout
-    strict = invoke(runner, "schemas", "where", "--strict")
+    strict = cli("schemas", "where", "--strict")
     assert strict.exit_code == ExitCode.CONFIG
     assert not (tmp_path / "cache").exists()  # `where` never downloads
 
 
 def test_schemas_fetch_prints_paths(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     fetched = [tmp_path / "a.xsd", tmp_path / "b.xsd"]
     monkeypatch.setattr(schemas.SchemaStore, "fetch_all", lambda self: fetched)
-    result = invoke(runner, "--json", "schemas", "fetch")
+    result = cli("--json", "schemas", "fetch")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["files"] == [str(p) for p in fetched]
 
 
-def test_schemas_fetch_failure_is_exit_6(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_schemas_fetch_failure_is_exit_6(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     def offline(self: schemas.SchemaStore) -> list[Path]:
         raise schemas.SchemaNotFoundError("https://raw.githubusercontent.com/...: ConnectError")
 
     monkeypatch.setattr(schemas.SchemaStore, "fetch_all", offline)
-    result = invoke(runner, "schemas", "fetch")
+    result = cli("schemas", "fetch")
     assert result.exit_code == ExitCode.CONFIG
     assert result.stderr.startswith("error: https://raw.githubusercontent.com")
 
 
-def test_ca_file_makes_tls_work(runner: CliRunner, tmp_path: Path) -> None:
+def test_ca_file_makes_tls_work(cli: Any, tmp_path: Path) -> None:
     tls = make_tls_files(tmp_path / "tls")
     with (
         EmulatorState(processing="immediate") as state,
@@ -104,18 +98,18 @@ def test_ca_file_makes_tls_work(runner: CliRunner, tmp_path: Path) -> None:
         subject = state.create_subject()
         args = ["--base-url", server.base_url + "/v2", "auth", "login", "--nip", subject.nip]
         env = {"KSEF_TOKEN": subject.token}
-        untrusted = invoke(runner, *args, env=env)
+        untrusted = cli(*args, env=env)
         assert untrusted.exit_code == ExitCode.API
         assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr or "certificate" in untrusted.stderr
-        trusted = invoke(runner, "--ca-file", str(tls.ca), *args, env=env)
+        trusted = cli("--ca-file", str(tls.ca), *args, env=env)
         assert trusted.exit_code == 0, trusted.output
         assert server.base_url.startswith("https://")
 
 
 def test_expired_access_token_is_refreshed_and_saved(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject, config_dir: Path
+    cli: Any, emulator: Any, subject: SeededSubject, config_dir: Path
 ) -> None:
-    login(runner, emulator, subject)
+    cli.login(emulator, subject)
     path = config_dir / "credentials.json"
     stored = credentials.load(path)
     assert stored is not None
@@ -132,7 +126,7 @@ def test_expired_access_token_is_refreshed_and_saved(
         ),
         path,
     )
-    result = invoke(runner, "session", "list")
+    result = cli("session", "list")
     assert result.exit_code == 0, result.output
     after = credentials.load(path)
     assert after is not None
@@ -141,16 +135,14 @@ def test_expired_access_token_is_refreshed_and_saved(
     assert (path.stat().st_mode & 0o777) == 0o600
 
 
-def test_close_a_session_opened_elsewhere(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject
-) -> None:
-    login(runner, emulator, subject)
+def test_close_a_session_opened_elsewhere(cli: Any, emulator: Any, subject: SeededSubject) -> None:
+    cli.login(emulator, subject)
     with Client(base_url=emulator.api_url) as client:
         client.authenticate(subject.token, nip=subject.nip)
         session = client.online_session(FormCode.FA3).open()
         reference = session.reference_number
         assert client.sessions.status(reference).status.code == 100
-        result = invoke(runner, "session", "close", reference)
+        result = cli("session", "close", reference)
         assert result.exit_code == 0, result.output
         assert reference in result.stdout
         assert client.sessions.status(reference).status.code != 100

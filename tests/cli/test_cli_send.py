@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import KSEF_NUMBER, SESSION_REF, Emulator, invoke, login, write_invoice
-from typer.testing import CliRunner
 
 from ksefkit.cli._errors import ExitCode
 from ksefkit.emulator.state import SeededSubject
 from ksefkit.upo import parse_upo
 
+KSEF_NUMBER = re.compile(r"\b\d{10}-\d{8}-[0-9A-F]{12}-[0-9A-F]{2}\b")
+SESSION_REF = re.compile(r"\b\d{8}-SO-[0-9A-F]{10}-[0-9A-F]{10}-[0-9A-F]{2}\b")
+
 
 @pytest.fixture
-def logged_in(runner: CliRunner, emulator: Emulator, subject: SeededSubject) -> SeededSubject:
-    login(runner, emulator, subject)
+def logged_in(cli: Any, emulator: Any, subject: SeededSubject) -> SeededSubject:
+    cli.login(emulator, subject)
     return subject
 
 
 def test_send_two_invoices_prints_their_ksef_numbers(
-    runner: CliRunner, logged_in: SeededSubject, tmp_path: Path
+    cli: Any, logged_in: SeededSubject, tmp_path: Path, make_invoice: Any
 ) -> None:
-    one = write_invoice(tmp_path / "in", logged_in.nip, "a.xml", "FV/1/CLI")
-    two = write_invoice(tmp_path / "in", logged_in.nip, "b.xml", "FV/2/CLI")
-    result = invoke(runner, "send", str(one), str(two))
+    one = make_invoice(tmp_path / "in", logged_in.nip, "a.xml", "FV/1/CLI")
+    two = make_invoice(tmp_path / "in", logged_in.nip, "b.xml", "FV/2/CLI")
+    result = cli("send", str(one), str(two))
     assert result.exit_code == 0, result.output
     numbers = KSEF_NUMBER.findall(result.stdout)
     assert len(set(numbers)) == 2
@@ -36,14 +39,14 @@ def test_send_two_invoices_prints_their_ksef_numbers(
 
 
 def test_malformed_file_fails_preflight_and_the_others_succeed(
-    runner: CliRunner, logged_in: SeededSubject, tmp_path: Path
+    cli: Any, logged_in: SeededSubject, tmp_path: Path, make_invoice: Any
 ) -> None:
     folder = tmp_path / "batch"
-    write_invoice(folder, logged_in.nip, "1-good.xml", "FV/10/CLI")
+    make_invoice(folder, logged_in.nip, "1-good.xml", "FV/10/CLI")
     (folder / "2-broken.xml").write_bytes(b"<Faktura><unclosed></Faktura>")
-    write_invoice(folder, logged_in.nip, "3-good.xml", "FV/11/CLI")
+    make_invoice(folder, logged_in.nip, "3-good.xml", "FV/11/CLI")
     (folder / "notes.txt").write_text("not an invoice")  # directories expand to *.xml only
-    result = invoke(runner, "--json", "send", str(folder), "--upo-dir", str(tmp_path / "upo"))
+    result = cli("--json", "send", str(folder), "--upo-dir", str(tmp_path / "upo"))
     assert result.exit_code == ExitCode.PROCESSING, result.output
     assert result.stderr.strip() == "error: 1 of 3 invoice(s) failed"
     document = json.loads(result.stdout)
@@ -65,12 +68,12 @@ def test_malformed_file_fails_preflight_and_the_others_succeed(
 
 
 def test_malformed_file_row_in_the_table(
-    runner: CliRunner, logged_in: SeededSubject, tmp_path: Path
+    cli: Any, logged_in: SeededSubject, tmp_path: Path, make_invoice: Any
 ) -> None:
-    good = write_invoice(tmp_path, logged_in.nip, "good.xml", "FV/20/CLI")
+    good = make_invoice(tmp_path, logged_in.nip, "good.xml", "FV/20/CLI")
     bad = tmp_path / "bad.xml"
     bad.write_bytes(b"\xef\xbb\xbf" + good.read_bytes())  # a BOM: KSeF rejects it
-    result = invoke(runner, "send", str(good), str(bad))
+    result = cli("send", str(good), str(bad))
     assert result.exit_code == ExitCode.PROCESSING
     bad_line = next(
         line for line in result.stdout.splitlines() if "bad.xml" in line and "pre-flight" in line
@@ -83,20 +86,22 @@ def test_malformed_file_row_in_the_table(
 
 
 def test_duplicate_is_rejected_with_exit_5(
-    runner: CliRunner, logged_in: SeededSubject, tmp_path: Path
+    cli: Any, logged_in: SeededSubject, tmp_path: Path, make_invoice: Any
 ) -> None:
-    path = write_invoice(tmp_path, logged_in.nip, "dup.xml", "FV/30/CLI")
-    assert invoke(runner, "send", str(path)).exit_code == 0
-    again = invoke(runner, "--json", "send", str(path))
+    path = make_invoice(tmp_path, logged_in.nip, "dup.xml", "FV/30/CLI")
+    assert cli("send", str(path)).exit_code == 0
+    again = cli("--json", "send", str(path))
     assert again.exit_code == ExitCode.PROCESSING
     (row,) = json.loads(again.stdout)["invoices"]
     assert row["statusCode"] == 440
     assert row["ksefNumber"] is None
 
 
-def test_no_wait_only_sends(runner: CliRunner, logged_in: SeededSubject, tmp_path: Path) -> None:
-    path = write_invoice(tmp_path, logged_in.nip, "quick.xml", "FV/40/CLI")
-    result = invoke(runner, "--json", "send", "--no-wait", str(path))
+def test_no_wait_only_sends(
+    cli: Any, logged_in: SeededSubject, tmp_path: Path, make_invoice: Any
+) -> None:
+    path = make_invoice(tmp_path, logged_in.nip, "quick.xml", "FV/40/CLI")
+    result = cli("--json", "send", "--no-wait", str(path))
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     (row,) = document["invoices"]
@@ -105,28 +110,34 @@ def test_no_wait_only_sends(runner: CliRunner, logged_in: SeededSubject, tmp_pat
     assert document["sessionStatus"] is None
 
 
-def test_send_usage_errors(runner: CliRunner, logged_in: SeededSubject, tmp_path: Path) -> None:
-    assert invoke(runner, "send").exit_code == ExitCode.USAGE
-    assert invoke(runner, "send", str(tmp_path / "missing.xml")).exit_code == ExitCode.USAGE
+def test_send_usage_errors(
+    cli: Any, logged_in: SeededSubject, tmp_path: Path, make_invoice: Any
+) -> None:
+    assert cli("send").exit_code == ExitCode.USAGE
+    assert cli("send", str(tmp_path / "missing.xml")).exit_code == ExitCode.USAGE
     (tmp_path / "empty").mkdir()
-    assert invoke(runner, "send", str(tmp_path / "empty")).exit_code == ExitCode.USAGE
-    path = write_invoice(tmp_path, logged_in.nip, "x.xml", "FV/50/CLI")
-    assert invoke(runner, "send", "--form", "FA9", str(path)).exit_code == ExitCode.USAGE
+    assert cli("send", str(tmp_path / "empty")).exit_code == ExitCode.USAGE
+    path = make_invoice(tmp_path, logged_in.nip, "x.xml", "FV/50/CLI")
+    assert cli("send", "--form", "FA9", str(path)).exit_code == ExitCode.USAGE
 
 
-def test_send_without_login_is_exit_3(runner: CliRunner, tmp_path: Path) -> None:
-    path = write_invoice(tmp_path, "5265877635", "x.xml", "FV/60/CLI")
-    result = invoke(runner, "send", str(path))
+def test_send_without_login_is_exit_3(cli: Any, tmp_path: Path, make_invoice: Any) -> None:
+    path = make_invoice(tmp_path, "5265877635", "x.xml", "FV/60/CLI")
+    result = cli("send", str(path))
     assert result.exit_code == ExitCode.AUTH
     assert result.stderr.startswith("error: not logged in")
 
 
 def test_send_with_env_token_authenticates_on_the_fly(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject, tmp_path: Path, config_dir: Path
+    cli: Any,
+    emulator: Any,
+    subject: SeededSubject,
+    tmp_path: Path,
+    config_dir: Path,
+    make_invoice: Any,
 ) -> None:
-    path = write_invoice(tmp_path, subject.nip, "env.xml", "FV/70/CLI")
-    result = invoke(
-        runner,
+    path = make_invoice(tmp_path, subject.nip, "env.xml", "FV/70/CLI")
+    result = cli(
         "--base-url",
         emulator.api_url,
         "send",
@@ -140,10 +151,11 @@ def test_send_with_env_token_authenticates_on_the_fly(
 
 
 def test_missing_schemas_is_exit_6_unless_no_validate(
-    runner: CliRunner,
+    cli: Any,
     logged_in: SeededSubject,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    make_invoice: Any,
 ) -> None:
     from ksefkit import schemas
 
@@ -151,22 +163,21 @@ def test_missing_schemas_is_exit_6_unless_no_validate(
     monkeypatch.setenv("KSEFKIT_CACHE_DIR", str(tmp_path / "no-cache"))
     monkeypatch.setenv("KSEFKIT_SCHEMA_OFFLINE", "1")
     schemas.reset_default_store()
-    path = write_invoice(tmp_path, logged_in.nip, "v.xml", "FV/80/CLI")
-    result = invoke(runner, "send", str(path))
+    path = make_invoice(tmp_path, logged_in.nip, "v.xml", "FV/80/CLI")
+    result = cli("send", str(path))
     assert result.exit_code == ExitCode.CONFIG
     assert "KSEFKIT_SCHEMA_DIR" in result.stderr
     assert "ksefkit schemas fetch" in result.stderr
-    assert invoke(runner, "send", "--no-validate", str(path)).exit_code == 0
+    assert cli("send", "--no-validate", str(path)).exit_code == 0
 
 
 def test_offline_flag_marks_invoices_offline(
-    runner: CliRunner, logged_in: SeededSubject, tmp_path: Path
+    cli: Any, logged_in: SeededSubject, tmp_path: Path, make_invoice: Any
 ) -> None:
-    path = write_invoice(tmp_path, logged_in.nip, "off.xml", "FV/90/CLI")
-    sent = json.loads(invoke(runner, "--json", "send", "--offline", str(path)).stdout)
+    path = make_invoice(tmp_path, logged_in.nip, "off.xml", "FV/90/CLI")
+    sent = json.loads(cli("--json", "send", "--offline", str(path)).stdout)
     (row,) = sent["invoices"]
-    status = invoke(
-        runner,
+    status = cli(
         "--json",
         "invoice",
         "status",

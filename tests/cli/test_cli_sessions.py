@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import KSEF_NUMBER, Emulator, invoke, login, write_invoice
-from typer.testing import CliRunner
 
 from ksefkit.cli._errors import ExitCode
 from ksefkit.emulator.state import SeededSubject
 from ksefkit.upo import parse_upo
+
+KSEF_NUMBER = re.compile(r"\b\d{10}-\d{8}-[0-9A-F]{12}-[0-9A-F]{2}\b")
 
 
 @dataclass
@@ -24,14 +26,16 @@ class Sent:
 
 
 @pytest.fixture
-def sent(runner: CliRunner, emulator: Emulator, subject: SeededSubject, tmp_path: Path) -> Sent:
+def sent(
+    cli: Any, emulator: Any, subject: SeededSubject, tmp_path: Path, make_invoice: Any
+) -> Sent:
     """A processed session with one accepted invoice and one rejected at KSeF (not pre-flight)."""
-    login(runner, emulator, subject)
-    good = write_invoice(tmp_path / "in", subject.nip, "good.xml", "FV/S/1")
-    other = write_invoice(tmp_path / "in", subject.nip, "foreign.xml", "FV/S/2")
+    cli.login(emulator, subject)
+    good = make_invoice(tmp_path / "in", subject.nip, "good.xml", "FV/S/1")
+    other = make_invoice(tmp_path / "in", subject.nip, "foreign.xml", "FV/S/2")
     # Another seller's NIP: KSeF refuses it in this context (410) after pre-flight passed.
     other.write_bytes(other.read_bytes().replace(subject.nip.encode(), b"5265877635", 1))
-    result = invoke(runner, "--json", "send", str(good), str(other))
+    result = cli("--json", "send", str(good), str(other))
     assert result.exit_code == ExitCode.PROCESSING, result.output
     document = json.loads(result.stdout)
     rows = {Path(r["file"]).name: r for r in document["invoices"]}
@@ -45,64 +49,56 @@ def sent(runner: CliRunner, emulator: Emulator, subject: SeededSubject, tmp_path
     )
 
 
-def test_session_status(runner: CliRunner, sent: Sent) -> None:
-    result = invoke(runner, "session", "status", sent.session)
+def test_session_status(cli: Any, sent: Sent) -> None:
+    result = cli("session", "status", sent.session)
     assert result.exit_code == 0, result.output
     assert "200" in result.stdout
-    document = json.loads(invoke(runner, "--json", "session", "status", sent.session).stdout)
+    document = json.loads(cli("--json", "session", "status", sent.session).stdout)
     assert document["status"]["code"] == 200
     assert document["successfulInvoiceCount"] == 1
     assert document["failedInvoiceCount"] == 1
     assert document["upo"]["pages"]
 
 
-def test_session_invoices_and_failed(runner: CliRunner, sent: Sent) -> None:
-    result = invoke(runner, "session", "invoices", sent.session)
+def test_session_invoices_and_failed(cli: Any, sent: Sent) -> None:
+    result = cli("session", "invoices", sent.session)
     assert result.exit_code == 0, result.output
     assert sent.good_ksef in result.stdout
     assert sent.bad_ref in result.stdout
-    failed = json.loads(
-        invoke(runner, "--json", "session", "invoices", sent.session, "--failed").stdout
-    )
+    failed = json.loads(cli("--json", "session", "invoices", sent.session, "--failed").stdout)
     assert [i["referenceNumber"] for i in failed["invoices"]] == [sent.bad_ref]
 
 
-def test_session_list(runner: CliRunner, sent: Sent) -> None:
-    document = json.loads(
-        invoke(runner, "--json", "session", "list", "--status", "Succeeded").stdout
-    )
+def test_session_list(cli: Any, sent: Sent) -> None:
+    document = json.loads(cli("--json", "session", "list", "--status", "Succeeded").stdout)
     assert sent.session in [s["referenceNumber"] for s in document["sessions"]]
-    table = invoke(runner, "session", "list", "--type", "online")
+    table = cli("session", "list", "--type", "online")
     assert table.exit_code == 0
     assert sent.session in table.stdout
 
 
-def test_invoice_status(runner: CliRunner, sent: Sent) -> None:
-    result = invoke(runner, "invoice", "status", sent.session, sent.good_ref)
+def test_invoice_status(cli: Any, sent: Sent) -> None:
+    result = cli("invoice", "status", sent.session, sent.good_ref)
     assert result.exit_code == 0, result.output
     assert sent.good_ksef in result.stdout
-    bad = json.loads(
-        invoke(runner, "--json", "invoice", "status", sent.session, sent.bad_ref).stdout
-    )
+    bad = json.loads(cli("--json", "invoice", "status", sent.session, sent.bad_ref).stdout)
     assert bad["status"]["code"] not in (100, 150, 200)
     assert bad.get("ksefNumber") is None
 
 
-def test_upo_get_variants(runner: CliRunner, sent: Sent, tmp_path: Path) -> None:
-    by_ref = invoke(runner, "upo", "get", sent.session, "--invoice", sent.good_ref)
+def test_upo_get_variants(cli: Any, sent: Sent, tmp_path: Path) -> None:
+    by_ref = cli("upo", "get", sent.session, "--invoice", sent.good_ref)
     assert by_ref.exit_code == 0, by_ref.output
     assert parse_upo(by_ref.stdout_bytes).documents[0].ksef_number == sent.good_ksef
 
     target = tmp_path / "by-number.xml"
-    by_number = invoke(
-        runner, "upo", "get", sent.session, "--ksef-number", sent.good_ksef, "-o", str(target)
-    )
+    by_number = cli("upo", "get", sent.session, "--ksef-number", sent.good_ksef, "-o", str(target))
     assert by_number.exit_code == 0, by_number.output
     assert parse_upo(target.read_bytes()).documents[0].ksef_number == sent.good_ksef
 
     folder = tmp_path / "upos"
     folder.mkdir()
-    whole = invoke(runner, "--json", "upo", "get", sent.session, "--session", "-o", str(folder))
+    whole = cli("--json", "upo", "get", sent.session, "--session", "-o", str(folder))
     assert whole.exit_code == 0, whole.output
     (path,) = json.loads(whole.stdout)["files"]
     assert Path(path).parent == folder.resolve()
@@ -112,38 +108,36 @@ def test_upo_get_variants(runner: CliRunner, sent: Sent, tmp_path: Path) -> None
     assert [d.ksef_number for d in upo.documents] == [sent.good_ksef]
 
 
-def test_upo_get_needs_exactly_one_selector(runner: CliRunner, sent: Sent) -> None:
-    assert invoke(runner, "upo", "get", sent.session).exit_code == ExitCode.USAGE
-    both = invoke(runner, "upo", "get", sent.session, "--session", "--invoice", sent.good_ref)
+def test_upo_get_needs_exactly_one_selector(cli: Any, sent: Sent) -> None:
+    assert cli("upo", "get", sent.session).exit_code == ExitCode.USAGE
+    both = cli("upo", "get", sent.session, "--session", "--invoice", sent.good_ref)
     assert both.exit_code == ExitCode.USAGE
 
 
-def test_upo_of_rejected_invoice_is_api_error(runner: CliRunner, sent: Sent) -> None:
-    result = invoke(runner, "upo", "get", sent.session, "--invoice", sent.bad_ref)
+def test_upo_of_rejected_invoice_is_api_error(cli: Any, sent: Sent) -> None:
+    result = cli("upo", "get", sent.session, "--invoice", sent.bad_ref)
     assert result.exit_code == ExitCode.API, result.output
     assert result.stderr.startswith("error: ")
     assert "HTTP" in result.stderr
 
 
-def test_unknown_session_is_api_error(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject
-) -> None:
-    login(runner, emulator, subject)
-    result = invoke(runner, "session", "status", "20250101-SO-0000000000-0000000000-00")
+def test_unknown_session_is_api_error(cli: Any, emulator: Any, subject: SeededSubject) -> None:
+    cli.login(emulator, subject)
+    result = cli("session", "status", "20250101-SO-0000000000-0000000000-00")
     assert result.exit_code == ExitCode.API, result.output
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_session_close_then_status(
-    runner: CliRunner, emulator: Emulator, subject: SeededSubject, tmp_path: Path
+    cli: Any, emulator: Any, subject: SeededSubject, tmp_path: Path, make_invoice: Any
 ) -> None:
-    login(runner, emulator, subject)
-    path = write_invoice(tmp_path, subject.nip, "c.xml", "FV/C/1")
-    sent = json.loads(invoke(runner, "--json", "send", "--no-wait", str(path)).stdout)
+    cli.login(emulator, subject)
+    path = make_invoice(tmp_path, subject.nip, "c.xml", "FV/C/1")
+    sent = json.loads(cli("--json", "send", "--no-wait", str(path)).stdout)
     session = sent["sessionReferenceNumber"]
     # --no-wait already closed it: closing again is an API error from KSeF (21180).
-    again = invoke(runner, "session", "close", session)
+    again = cli("session", "close", session)
     assert again.exit_code == ExitCode.API
-    status = json.loads(invoke(runner, "--json", "session", "status", session).stdout)
+    status = json.loads(cli("--json", "session", "status", session).stdout)
     assert status["status"]["code"] in (170, 200)
-    assert KSEF_NUMBER.search(invoke(runner, "session", "invoices", session).stdout)
+    assert KSEF_NUMBER.search(cli("session", "invoices", session).stdout)
