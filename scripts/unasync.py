@@ -14,12 +14,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SRC = ROOT / "src" / "ksefkit" / "_async"
-DST = ROOT / "src" / "ksefkit" / "_sync"
+#: (source, generated) trees: the library itself and the SDK tests that run on both faces.
+PAIRS = [
+    (ROOT / "src" / "ksefkit" / "_async", ROOT / "src" / "ksefkit" / "_sync"),
+    (ROOT / "tests" / "sdk" / "_async", ROOT / "tests" / "sdk" / "_sync"),
+]
 
-HEADER = "# GENERATED from src/ksefkit/_async by scripts/unasync.py: do not edit by hand.\n"
+HEADER = "# GENERATED from {src} by scripts/unasync.py: do not edit by hand.\n"
 
 RULES: list[tuple[str, str]] = [
+    (r"^ *@pytest\.mark\.anyio\n", ""),
+    (r"\bksef_async_client\b", "ksef_client"),
+    (r"\.async_client\(", ".client("),
     (r"\basync def\b", "def"),
     (r"\basync with\b", "with"),
     (r"\basync for\b", "for"),
@@ -51,35 +57,38 @@ RULES: list[tuple[str, str]] = [
     (r"\basync_", "sync_"),
     (r"\b_async\b", "_sync"),
 ]
-COMPILED = [(re.compile(pattern), repl) for pattern, repl in RULES]
+COMPILED = [(re.compile(pattern, re.MULTILINE), repl) for pattern, repl in RULES]
 
 
-def unasync_text(text: str) -> str:
+def unasync_text(text: str, src: str = "src/ksefkit/_async") -> str:
     """The sync twin of one async module."""
     for pattern, repl in COMPILED:
         text = pattern.sub(repl, text)
-    return HEADER + text
+    return HEADER.format(src=src) + text
 
 
 def expected_tree() -> dict[Path, str]:
-    """Relative path -> generated text, for every module of the async tree."""
-    return {
-        path.relative_to(SRC): unasync_text(path.read_text(encoding="utf-8"))
-        for path in sorted(SRC.rglob("*.py"))
-    }
+    """Generated path -> generated text, for every module of every async tree."""
+    out: dict[Path, str] = {}
+    for src, dst in PAIRS:
+        label = str(src.relative_to(ROOT))
+        for path in sorted(src.rglob("*.py")):
+            out[dst / path.relative_to(src)] = unasync_text(path.read_text("utf-8"), label)
+    return out
 
 
 def stale_files() -> list[str]:
-    """Files of the sync tree that differ from what the generator would write."""
+    """Generated files that differ from what the generator would write now."""
     expected = expected_tree()
-    problems = []
-    for rel, text in expected.items():
-        target = DST / rel
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            problems.append(str(rel))
-    for path in DST.rglob("*.py"):
-        if path.relative_to(DST) not in expected:
-            problems.append(f"{path.relative_to(DST)} (not generated)")
+    problems = [
+        str(target.relative_to(ROOT))
+        for target, text in expected.items()
+        if not target.exists() or target.read_text(encoding="utf-8") != text
+    ]
+    for _, dst in PAIRS:
+        for path in dst.rglob("*.py"):
+            if path not in expected:
+                problems.append(f"{path.relative_to(ROOT)} (not generated)")
     return problems
 
 
@@ -87,15 +96,16 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         stale = stale_files()
         for name in stale:
-            print(f"stale: src/ksefkit/_sync/{name}")
+            print(f"stale: {name}")
         return 1 if stale else 0
-    for rel, text in expected_tree().items():
-        target = DST / rel
+    expected = expected_tree()
+    for target, text in expected.items():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    for path in DST.rglob("*.py"):
-        if path.relative_to(DST) not in expected_tree():
-            path.unlink()
+    for _, dst in PAIRS:
+        for path in dst.rglob("*.py"):
+            if path not in expected:
+                path.unlink()
     return 0
 
 

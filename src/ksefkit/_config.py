@@ -57,9 +57,7 @@ class Environment(enum.Enum):
         "https://qr-demo.ksef.mf.gov.pl",
         " - środowisko przedprodukcyjne (TR)",
     )
-    PROD = EnvironmentInfo(
-        "PROD", "https://api.ksef.mf.gov.pl/v2", "https://qr.ksef.mf.gov.pl", ""
-    )
+    PROD = EnvironmentInfo("PROD", "https://api.ksef.mf.gov.pl/v2", "https://qr.ksef.mf.gov.pl", "")
     LOCAL = EnvironmentInfo(
         "LOCAL", "http://127.0.0.1:8765/v2", "http://127.0.0.1:8765/qr", " - emulator ksefkit"
     )
@@ -87,4 +85,6 @@ class Environment(enum.Enum):
             from .errors import ConfigurationError
 
             choices = ", ".join(m.name for m in cls)
-            raise ConfigurationError(f"unknown environment {name!r}; choose one of {choices}") from None
+            raise ConfigurationError(
+                f"unknown environment {name!r}; choose one of {choices}"
+            ) from None

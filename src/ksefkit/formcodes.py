@@ -106,14 +106,16 @@ class FormCode(enum.Enum):
         """
         key = text.upper().replace(" ", "").replace("(", "").replace(")", "")
         for member in cls:
-            if key in (member.name.replace("_", ""), member.name,
-                       member.system_code.replace(" ", "").replace("(", "").replace(")", "")):
+            if key in (
+                member.name.replace("_", ""),
+                member.name,
+                member.system_code.replace(" ", "").replace("(", "").replace(")", ""),
+            ):
                 return member
         from .errors import ConfigurationError
 
         raise ConfigurationError(
-            f"unknown form code {text!r}; choose one of "
-            + ", ".join(m.system_code for m in cls)
+            f"unknown form code {text!r}; choose one of " + ", ".join(m.system_code for m in cls)
         )
 
     @classmethod

@@ -43,7 +43,9 @@ class OnlineSessionState(BaseModel):
 
     @property
     def key(self) -> SymmetricKey:
-        return SymmetricKey.from_b64(self.symmetric_key.get_secret_value(), self.initialization_vector)
+        return SymmetricKey.from_b64(
+            self.symmetric_key.get_secret_value(), self.initialization_vector
+        )
 
     @property
     def form(self) -> FormCode:

@@ -59,9 +59,7 @@ def test_problem_details_400() -> None:
         "timestamp": "2025-10-11T12:23:56Z",
         "traceId": "trace-1",
     }
-    response = httpx.Response(
-        400, json=body, headers={"content-type": "application/problem+json"}
-    )
+    response = httpx.Response(400, json=body, headers={"content-type": "application/problem+json"})
     err = map_error(response)
     assert isinstance(err, BadRequest)
     assert (err.code, err.description, err.reference_number) == (21173, "Brak sesji", "trace-1")

@@ -74,7 +74,13 @@ class AsyncHttp:
                 if not policy.should_retry(operation, error, attempt):
                     raise
                 delay = policy.delay(error, attempt)
-                log.info("retrying %s after %s (attempt %d, %.2fs)", operation.name, error, attempt, delay)
+                log.info(
+                    "retrying %s after %s (attempt %d, %.2fs)",
+                    operation.name,
+                    error,
+                    attempt,
+                    delay,
+                )
                 await _polling.async_sleep(delay)
 
     async def _send_once(

@@ -75,7 +75,13 @@ class Http:
                 if not policy.should_retry(operation, error, attempt):
                     raise
                 delay = policy.delay(error, attempt)
-                log.info("retrying %s after %s (attempt %d, %.2fs)", operation.name, error, attempt, delay)
+                log.info(
+                    "retrying %s after %s (attempt %d, %.2fs)",
+                    operation.name,
+                    error,
+                    attempt,
+                    delay,
+                )
                 _polling.sync_sleep(delay)
 
     def _send_once(

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import Field
+
 from ksefkit.models._base import KsefModel
 
 __all__ = [
@@ -302,7 +304,10 @@ class StatusInfo(KsefModel):
 
 
 class TokenInfo(KsefModel):
-    """A JWT issued by KSeF (authentication, access or refresh token) with its expiry."""
+    """A JWT issued by KSeF (authentication, access or refresh token) with its expiry.
 
-    token: str
+    ``repr`` never shows the token itself.
+    """
+
+    token: str = Field(repr=False)
     valid_until: datetime

@@ -83,7 +83,9 @@ class AsyncSessions(AsyncResource):
 
     async def close_online(self, reference_number: str, *, timeout: TimeoutTypes = None) -> None:
         """``POST /sessions/online/{referenceNumber}/close``."""
-        await self._http.request(CLOSE_ONLINE, path_params={"ref": reference_number}, timeout=timeout)
+        await self._http.request(
+            CLOSE_ONLINE, path_params={"ref": reference_number}, timeout=timeout
+        )
 
     async def list(
         self,

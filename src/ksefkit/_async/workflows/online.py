@@ -230,8 +230,10 @@ class AsyncOnlineSession:
         """
         status = await poll_until(
             self.status,
-            lambda s: s.status.code not in SESSION_IN_PROGRESS
-            and (s.status.code != 200 or s.upo is not None),
+            lambda s: (
+                s.status.code not in SESSION_IN_PROGRESS
+                and (s.status.code != 200 or s.upo is not None)
+            ),
             timeout=timeout,
             what=f"session {self.reference_number}",
         )

@@ -84,7 +84,9 @@ class Sessions(Resource):
 
     def close_online(self, reference_number: str, *, timeout: TimeoutTypes = None) -> None:
         """``POST /sessions/online/{referenceNumber}/close``."""
-        self._http.request(CLOSE_ONLINE, path_params={"ref": reference_number}, timeout=timeout)
+        self._http.request(
+            CLOSE_ONLINE, path_params={"ref": reference_number}, timeout=timeout
+        )
 
     def list(
         self,
