@@ -138,3 +138,31 @@ def test_module_entry_point_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "fetch" in done.stdout
     assert "where" in done.stdout
+
+
+def test_unexpected_error_is_exit_1_one_line_and_traceback_only_with_verbose(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(path: Path | None = None) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("ksefkit.cli.credentials.load", boom)
+    quiet = cli("session", "list")
+    assert quiet.exit_code == ExitCode.UNEXPECTED
+    assert quiet.stderr == "error: RuntimeError: boom\n"
+    loud = cli("-v", "session", "list")
+    assert loud.exit_code == ExitCode.UNEXPECTED
+    assert "Traceback" in loud.stderr
+    assert loud.stderr.rstrip().splitlines()[-1] == "error: RuntimeError: boom"
+
+
+def test_verbose_logs_requests_to_stderr_only_for_that_run(
+    cli: Any, emulator: Any, subject: Any
+) -> None:
+    cli.login(emulator, subject)
+    loud = cli("-v", "session", "list")
+    assert loud.exit_code == 0, loud.output
+    assert "HTTP Request: GET" in loud.stderr
+    assert subject.token not in loud.stderr
+    quiet = cli("session", "list")
+    assert quiet.stderr == ""

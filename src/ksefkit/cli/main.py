@@ -24,6 +24,7 @@ SchemaNotFoundError). Every failure prints exactly one ``error: <message>`` line
 from __future__ import annotations
 
 import logging
+import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
@@ -136,8 +137,30 @@ def main(
         target_explicit=explicit,
         out=Output(json_mode=json_output, verbose=verbose),
     )
-    if verbose:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _log_to_stderr(("httpx", "ksefkit"), enabled=verbose > 0)
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time (tests swap it per run)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(self.format(record) + "\n")
+
+
+def _log_to_stderr(names: tuple[str, ...], *, enabled: bool) -> None:
+    """INFO logs of these loggers on stderr (request lines; never headers or bodies).
+
+    Disabling removes what an earlier run in the same process (tests) installed.
+    """
+    for name in names:
+        logger = logging.getLogger(name)
+        for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+            logger.removeHandler(handler)
+        logger.setLevel(logging.INFO if enabled else logging.NOTSET)
+        if enabled:
+            handler = _StderrHandler()
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
