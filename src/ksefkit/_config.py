@@ -78,7 +78,15 @@ class Environment(enum.Enum):
         <Environment.PROD: ...>
         """
         key = name.strip().upper()
-        key = {"PRD": "PROD", "TE": "TEST", "TR": "DEMO", "EMULATOR": "LOCAL"}.get(key, key)
+        aliases = {
+            "PRD": "PROD",
+            "PRODUCTION": "PROD",
+            "TE": "TEST",
+            "TR": "DEMO",
+            "PREPROD": "DEMO",
+            "EMULATOR": "LOCAL",
+        }
+        key = aliases.get(key, key)
         try:
             return cls[key]
         except KeyError:

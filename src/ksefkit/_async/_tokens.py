@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -42,6 +44,20 @@ class AsyncTokenManager:
         return self._access is not None or self._refresh is not None
 
     @property
+    def access_info(self) -> TokenInfo | None:
+        """The current access token (after any automatic refresh), e.g. to store it."""
+        return self._access
+
+    @property
+    def refresh_info(self) -> TokenInfo | None:
+        """The refresh token (valid up to 7 days, reusable)."""
+        return self._refresh
+
+    @property
+    def can_refresh(self) -> bool:
+        return self._refresh is not None
+
+    @property
     def access_valid_until(self) -> datetime | None:
         return self._access.valid_until if self._access else None
 
@@ -49,10 +65,11 @@ class AsyncTokenManager:
     def refresh_valid_until(self) -> datetime | None:
         return self._refresh.valid_until if self._refresh else None
 
-    def set(self, access: TokenInfo | None, refresh: TokenInfo | None = None) -> None:
-        self._access = access
+    def set(self, access: TokenInfo | str | None, refresh: TokenInfo | str | None = None) -> None:
+        """Install tokens; a bare string gets its expiry from the JWT ``exp`` claim."""
+        self._access = as_token_info(access)
         if refresh is not None:
-            self._refresh = refresh
+            self._refresh = as_token_info(refresh)
 
     def clear(self) -> None:
         self._access = None
@@ -96,3 +113,24 @@ class AsyncTokenManager:
         if valid_until.tzinfo is None:
             valid_until = valid_until.replace(tzinfo=UTC)
         return valid_until - datetime.now(UTC) <= self.margin
+
+
+def as_token_info(token: TokenInfo | str | None) -> TokenInfo | None:
+    """``TokenInfo`` for a token given as a bare string (expiry read from its JWT ``exp``;
+    an opaque token is taken as valid for an hour — a 401 still triggers a refresh).
+
+    >>> as_token_info(None) is None
+    True
+    """
+    if token is None or isinstance(token, TokenInfo):
+        return token
+    return TokenInfo(token=token.strip(), valid_until=_jwt_expiry(token))
+
+
+def _jwt_expiry(token: str) -> datetime:
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return datetime.fromtimestamp(int(claims["exp"]), UTC)
+    except (IndexError, ValueError, KeyError, TypeError):
+        return datetime.now(UTC) + timedelta(hours=1)

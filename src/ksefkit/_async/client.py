@@ -52,8 +52,8 @@ class AsyncClient:
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         verify: bool | str | ssl.SSLContext = True,
         retry: RetryPolicy = DEFAULT_RETRY,
-        access_token: TokenInfo | None = None,
-        refresh_token: TokenInfo | None = None,
+        access_token: TokenInfo | str | None = None,
+        refresh_token: TokenInfo | str | None = None,
         headers: Mapping[str, str] | None = None,
         problem_details: bool = False,
     ) -> None:
@@ -122,6 +122,7 @@ class AsyncClient:
 
         >>> await client.authenticate(os.environ["KSEF_TOKEN"], nip="5265877635")  # doctest: +SKIP
         """
+        ksef_token = ksef_token.strip()  # tokens read from files end with a newline
         ctx = context_identifier(
             nip=nip,
             internal_id=internal_id,

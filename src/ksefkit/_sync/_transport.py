@@ -12,7 +12,7 @@ import httpx
 from .. import _polling
 from .._http import AuthKind, Operation, map_error
 from .._retry import DEFAULT_RETRY, RetryPolicy
-from ..errors import ConfigurationError, KsefError, TransportError
+from ..errors import ConfigurationError, KsefError, TransportError, Unauthorized
 from ._tokens import TokenManager
 
 __all__ = ["Http"]
@@ -65,12 +65,21 @@ class Http:
         policy = retry or self.retry
         url = self.base_url + operation.path(**(path_params or {}))
         attempt = 0
+        refreshed = False
         while True:
             attempt += 1
             try:
                 return self._send_once(
                     operation, url, params, json, content, headers, bearer, timeout
                 )
+            except Unauthorized:
+                # An access token KSeF no longer accepts (revoked, clock skew): refresh once.
+                if bearer or operation.auth is not AuthKind.ACCESS or refreshed:
+                    raise
+                if not self.tokens.can_refresh:
+                    raise
+                refreshed = True
+                self.tokens.refresh()
             except KsefError as error:
                 if not policy.should_retry(operation, error, attempt):
                     raise
@@ -125,7 +134,13 @@ class Http:
             return self.tokens.refresh_token()
         raise ConfigurationError("this operation needs an explicit authentication token")
 
-    def download(self, url: str, *, timeout: TimeoutTypes = None) -> httpx.Response:
+    def download(
+        self,
+        url: str,
+        *,
+        timeout: TimeoutTypes = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """GET a pre-signed URL (UPO, export part): no Authorization header, ever."""
         operation = Operation("GET", url, AuthKind.NONE)
         attempt = 0
@@ -134,7 +149,7 @@ class Http:
             try:
                 extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
                 try:
-                    response = self.http.get(url, **extra)
+                    response = self.http.get(url, headers=headers, **extra)
                 except httpx.HTTPError as exc:
                     raise _transport_error(exc, operation) from exc
                 if response.status_code >= 400:

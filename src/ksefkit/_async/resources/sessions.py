@@ -41,6 +41,8 @@ UPO_BY_INVOICE = Operation("GET", "/sessions/{ref}/invoices/{invoice_ref}/upo")
 SESSION_UPO = Operation("GET", "/sessions/{ref}/upo/{upo_ref}")
 
 UPO_V43_HEADER = {"X-KSeF-Feature": "upo-v4-3"}
+#: UPO endpoints answer application/xml only; the client-wide Accept is JSON.
+XML_ACCEPT = {"Accept": "application/xml"}
 
 
 class AsyncSessions(AsyncResource):
@@ -111,7 +113,7 @@ class AsyncSessions(AsyncResource):
         ...     print(s.reference_number)
         """
         params: dict[str, Any] = {
-            "sessionType": session_type,
+            "sessionType": session_type.strip().capitalize(),
             "referenceNumber": reference_number,
             "statuses": list(statuses),
             "dateCreatedFrom": _iso(date_created_from),
@@ -200,14 +202,16 @@ class AsyncSessions(AsyncResource):
 
     async def download_upo(self, url: str, *, timeout: TimeoutTypes = None) -> bytes:
         """A UPO from a pre-signed ``downloadUrl`` (no token sent), hash verified."""
-        response = await self._http.download(url, timeout=timeout)
+        response = await self._http.download(url, timeout=timeout, headers=XML_ACCEPT)
         check_meta_hash(response.content, response.headers.get("x-ms-meta-hash"), what="UPO")
         return response.content
 
     async def _xml(
         self, operation: Operation, path_params: dict[str, str], timeout: TimeoutTypes
     ) -> bytes:
-        response = await self._http.request(operation, path_params=path_params, timeout=timeout)
+        response = await self._http.request(
+            operation, path_params=path_params, headers=XML_ACCEPT, timeout=timeout
+        )
         check_meta_hash(response.content, response.headers.get("x-ms-meta-hash"), what="UPO")
         return response.content
 

@@ -167,8 +167,36 @@ class OnlineSession:
             response.reference_number, encrypted.invoice_hash, encrypted.invoice_size, file_name
         )
 
+    def send_and_wait(
+        self,
+        xml: bytes,
+        *,
+        offline_mode: bool = False,
+        hash_of_corrected_invoice: str | None = None,
+        file_name: str | None = None,
+        timeout: float | None = 60.0,
+    ) -> SessionInvoiceStatusResponse:
+        """:meth:`send` then :meth:`wait_for_invoice`: the final status, with the KSeF number.
+
+        >>> status = session.send_and_wait(xml)  # doctest: +SKIP
+        >>> status.ksef_number  # doctest: +SKIP
+        '5265877635-20250826-0100001AF629-AF'
+        """
+        sent = self.send(
+            xml,
+            offline_mode=offline_mode,
+            hash_of_corrected_invoice=hash_of_corrected_invoice,
+            file_name=file_name,
+        )
+        return self.wait_for_invoice(sent.reference_number, timeout=timeout)
+
     def close(self) -> None:
-        """``POST /sessions/online/{ref}/close``: KSeF then builds the session UPO."""
+        """``POST /sessions/online/{ref}/close``: KSeF then builds the session UPO.
+
+        Closing a session this object already closed does nothing.
+        """
+        if self.state.closed:
+            return
         self._client.sessions.close_online(self.state.reference_number)
         self._state = self.state.model_copy(update={"closed": True})
 
@@ -180,13 +208,17 @@ class OnlineSession:
         """One invoice's status."""
         return self._client.sessions.invoice_status(self.reference_number, invoice_reference)
 
-    def invoices(self) -> Iterator[SessionInvoiceStatusResponse]:
+    def invoices(
+        self, *, page_size: int | None = None
+    ) -> Iterator[SessionInvoiceStatusResponse]:
         """Every invoice of the session (all pages)."""
-        return self._client.sessions.invoices(self.reference_number)
+        return self._client.sessions.invoices(self.reference_number, page_size=page_size)
 
-    def failed_invoices(self) -> Iterator[SessionInvoiceStatusResponse]:
+    def failed_invoices(
+        self, *, page_size: int | None = None
+    ) -> Iterator[SessionInvoiceStatusResponse]:
         """Every failed invoice of the session (all pages)."""
-        return self._client.sessions.failed_invoices(self.reference_number)
+        return self._client.sessions.failed_invoices(self.reference_number, page_size=page_size)
 
     def wait_for_invoice(
         self, invoice_reference: str, *, timeout: float | None = 60.0, raise_on_error: bool = True
