@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import httpx
 import pytest
 
 from ksefkit import Environment
@@ -43,10 +40,9 @@ async def test_emergency_key_rotation_is_survived(ksef_emulator, ksef_subject) -
         await client.authenticate(ksef_subject.token, nip=ksef_subject.nip)
         async with client.online_session():
             pass  # the key list is now cached
-        rotated = httpx.post(
-            ksef_emulator.base_url + "/_emulator/keys/rotate", json={"emergency": True}
-        )
-        assert rotated.status_code == 200
+        old_ids = {c.public_key_id for c in await client.security.public_key_certificates()}
+        new_ids = ksef_emulator.state.keys.rotate(emergency=True)
+        assert old_ids.isdisjoint(new_ids)
         # The cached key is withdrawn: KSeF answers 21470, the client re-reads the keys.
         async with client.online_session() as session:
             assert session.reference_number

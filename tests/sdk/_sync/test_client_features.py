@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import httpx
 import pytest
 
 from ksefkit import Environment
@@ -41,10 +38,9 @@ def test_emergency_key_rotation_is_survived(ksef_emulator, ksef_subject) -> None
         client.authenticate(ksef_subject.token, nip=ksef_subject.nip)
         with client.online_session():
             pass  # the key list is now cached
-        rotated = httpx.post(
-            ksef_emulator.base_url + "/_emulator/keys/rotate", json={"emergency": True}
-        )
-        assert rotated.status_code == 200
+        old_ids = {c.public_key_id for c in client.security.public_key_certificates()}
+        new_ids = ksef_emulator.state.keys.rotate(emergency=True)
+        assert old_ids.isdisjoint(new_ids)
         # The cached key is withdrawn: KSeF answers 21470, the client re-reads the keys.
         with client.online_session() as session:
             assert session.reference_number
