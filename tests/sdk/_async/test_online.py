@@ -110,3 +110,13 @@ async def test_manual_open_close_and_status(ksef_async_client) -> None:
     await session.close()
     final = await session.wait_until_processed(raise_on_error=False)
     assert final.status.code == 440  # closed with no invoices
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("form_code", list(FormCode), ids=lambda f: f.name)
+async def test_every_form_code_opens(ksef_async_client, form_code) -> None:
+    async with ksef_async_client.online_session(form_code) as session:
+        assert session.state.form_code == form_code.system_code
+        assert (await session.status()).status.code == 100
+    listed = [s async for s in ksef_async_client.sessions.list("Online")]
+    assert session.reference_number in {s.reference_number for s in listed}

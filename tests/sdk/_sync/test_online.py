@@ -107,3 +107,12 @@ def test_manual_open_close_and_status(ksef_client) -> None:
     session.close()
     final = session.wait_until_processed(raise_on_error=False)
     assert final.status.code == 440  # closed with no invoices
+
+
+@pytest.mark.parametrize("form_code", list(FormCode), ids=lambda f: f.name)
+def test_every_form_code_opens(ksef_client, form_code) -> None:
+    with ksef_client.online_session(form_code) as session:
+        assert session.state.form_code == form_code.system_code
+        assert (session.status()).status.code == 100
+    listed = [s for s in ksef_client.sessions.list("Online")]
+    assert session.reference_number in {s.reference_number for s in listed}
