@@ -2,7 +2,10 @@
 
 Routes are thin glue — parse the request, call a backend, serialise the answer. Errors
 raised as :class:`~ksefkit.emulator.errors.KsefApiError` are rendered in one handler, in the
-shape KSeF uses for the status (and the ``X-Error-Format`` the client asked for).
+shape KSeF uses for the status (and the ``X-Error-Format`` the client asked for); unknown paths
+(404), unsupported methods (405) and crashes (500) go through the same renderer, so nothing
+answers in Starlette's plain text. Path parameters are named as in open-api.json and checked
+against their schema by :func:`path_ids` (400/21405), after authentication as in KSeF.
 Pre-signed UPO links are served under ``/storage/upo/{token}`` without a bearer token.
 """
 
@@ -14,17 +17,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from ..crypto import sha256_b64
+from .backends import check_ksef_number, check_reference_number
 from .backends.auth import Claims, TokenType
 from .backends.sessions import SESSION_LIST, SESSION_READ, SESSION_WRITE
-from .errors import KsefApiError, render_error, validation_error
+from .errors import KsefApiError, bad_request, render_error, validation_error
 from .state import EmulatorConfig, EmulatorState
 
-__all__ = ["api_routes", "create_app", "json_body", "xml_response"]
+__all__ = ["api_routes", "create_app", "json_body", "path_ids", "xml_response"]
 
 log = logging.getLogger("ksefkit.emulator")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -45,22 +50,60 @@ def create_app(state: EmulatorState | None = None, **config: Any) -> Starlette:
         Mount("/_emulator", routes=admin_routes(emulator)),
         Route("/storage/upo/{token}", _download(emulator), methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={KsefApiError: _render})
+    handlers = {KsefApiError: _render, HTTPException: _render_http, Exception: _render_crash}
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.emulator = emulator
     return app
 
 
 async def _render(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KsefApiError)
+    return _error_response(request, exc)
+
+
+async def _render_http(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 / 405 (no route, wrong method) rendered as KSeF errors."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        error = KsefApiError(404, None, f"Nie znaleziono zasobu {request.url.path}.")
+    elif exc.status_code == 405:
+        allowed = headers.get("Allow") or headers.get("allow") or ""
+        error = KsefApiError(
+            405,
+            None,
+            f"Metoda {request.method} nie jest obsługiwana dla zasobu {request.url.path}"
+            f" (dozwolone: {allowed}).",
+        )
+    elif exc.status_code == 400:
+        error = validation_error(exc.detail)
+    else:
+        error = KsefApiError(exc.status_code, None, exc.detail)
+    return _error_response(request, error, headers)
+
+
+async def _render_crash(request: Request, exc: Exception) -> Response:
+    """An unexpected exception: logged, answered as a problem-details 500 (never plain text)."""
+    log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    error = KsefApiError(500, None, "Wystąpił nieoczekiwany błąd emulatora.")
+    return _error_response(request, error)
+
+
+def _error_response(
+    request: Request, error: KsefApiError, headers: dict[str, str] | None = None
+) -> Response:
     state: EmulatorState = request.app.state.emulator
     rendered = render_error(
-        exc,
+        error,
         problem_details=request.headers.get("x-error-format", "").lower() == "problem-details",
         instance=request.url.path,
         now=state.clock.now(),
     )
     return JSONResponse(
-        rendered.body, rendered.status, rendered.headers, media_type=rendered.media_type
+        rendered.body,
+        rendered.status,
+        {**(headers or {}), **rendered.headers},
+        media_type=rendered.media_type,
     )
 
 
@@ -74,6 +117,37 @@ async def json_body(request: Request) -> object:
         return json.loads(raw) if raw.strip() else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise validation_error(f"Nieprawidłowy format JSON: {exc}") from None
+
+
+#: Path parameters, named as in open-api.json, and the check of each one's schema.
+_PATH_CHECKS: dict[str, Callable[[str, str], str]] = {
+    "referenceNumber": check_reference_number,
+    "invoiceReferenceNumber": check_reference_number,
+    "upoReferenceNumber": check_reference_number,
+    "ksefNumber": check_ksef_number,
+}
+
+
+def path_ids(request: Request) -> dict[str, str]:
+    """The request's path parameters, each checked against its schema in open-api.json.
+
+    Every violation becomes one detail of a single 400/21405 (``ReferenceNumber``: 36
+    characters ``YYYYMMDD-TT-XXXXXXXXXX-XXXXXXXXXX-CC``; ``KsefNumber``: the spec's pattern).
+    Routes call it after authentication, as KSeF checks the bearer token first.
+    """
+    params: dict[str, str] = dict(request.path_params)
+    details: list[str] = []
+    for name, value in params.items():
+        check = _PATH_CHECKS.get(name)
+        if check is None:
+            raise LookupError(f"no schema known for path parameter {name!r}")
+        try:
+            check(value, name)
+        except KsefApiError as exc:
+            details.extend(exc.details)
+    if details:
+        raise bad_request(21405, *details)
+    return params
 
 
 def xml_response(data: bytes) -> Response:
@@ -136,14 +210,14 @@ def _auth_routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def status(request: Request) -> Response:
         claims = _bearer(state, request, "OperationToken")
-        return JSONResponse(state.auth.status(request.path_params["ref"], claims))
+        return JSONResponse(state.auth.status(path_ids(request)["referenceNumber"], claims))
 
     return [
         Route("/auth/challenge", challenge, methods=["POST"]),
         Route("/auth/ksef-token", ksef_token, methods=["POST"]),
         Route("/auth/token/redeem", redeem, methods=["POST"]),
         Route("/auth/token/refresh", refresh, methods=["POST"]),
-        Route("/auth/{ref}", status, methods=["GET"]),
+        Route("/auth/{referenceNumber}", status, methods=["GET"]),
     ]
 
 
@@ -156,11 +230,13 @@ def _session_routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def send(request: Request) -> Response:
         claims = _access(state, request, SESSION_WRITE)
+        ref = path_ids(request)["referenceNumber"]
         body = await json_body(request)
-        return JSONResponse(sessions.send_invoice(claims, request.path_params["ref"], body), 202)
+        return JSONResponse(sessions.send_invoice(claims, ref, body), 202)
 
     async def close(request: Request) -> Response:
-        sessions.close_online(_access(state, request, SESSION_WRITE), request.path_params["ref"])
+        claims = _access(state, request, SESSION_WRITE)
+        sessions.close_online(claims, path_ids(request)["referenceNumber"])
         return Response(status_code=204)
 
     async def list_sessions(request: Request) -> Response:
@@ -172,15 +248,15 @@ def _session_routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def status(request: Request) -> Response:
         claims = _access(state, request, SESSION_READ)
-        ref = request.path_params["ref"]
+        ref = path_ids(request)["referenceNumber"]
         return JSONResponse(sessions.session_status(claims, ref, _base_url(request)))
 
     return [
         Route("/sessions/online", open_online, methods=["POST"]),
-        Route("/sessions/online/{ref}/invoices", send, methods=["POST"]),
-        Route("/sessions/online/{ref}/close", close, methods=["POST"]),
+        Route("/sessions/online/{referenceNumber}/invoices", send, methods=["POST"]),
+        Route("/sessions/online/{referenceNumber}/close", close, methods=["POST"]),
         Route("/sessions", list_sessions, methods=["GET"]),
-        Route("/sessions/{ref}", status, methods=["GET"]),
+        Route("/sessions/{referenceNumber}", status, methods=["GET"]),
         *_invoice_routes(state),
     ]
 
@@ -193,7 +269,7 @@ def _invoice_routes(state: EmulatorState) -> list[BaseRoute]:
             claims = _access(state, request, SESSION_READ)
             body = sessions.list_invoices(
                 claims,
-                request.path_params["ref"],
+                path_ids(request)["referenceNumber"],
                 request.query_params.get("pageSize"),
                 request.headers.get("x-continuation-token"),
                 _base_url(request),
@@ -205,31 +281,50 @@ def _invoice_routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def invoice(request: Request) -> Response:
         claims = _access(state, request, SESSION_READ)
-        p = request.path_params
-        return JSONResponse(sessions.invoice_status(claims, p["ref"], p["inv"], _base_url(request)))
+        p = path_ids(request)
+        ref, inv = p["referenceNumber"], p["invoiceReferenceNumber"]
+        return JSONResponse(sessions.invoice_status(claims, ref, inv, _base_url(request)))
 
     async def upo_by_ksef(request: Request) -> Response:
         claims = _access(state, request, SESSION_READ)
-        p = request.path_params
-        return xml_response(sessions.invoice_upo_by_ksef_number(claims, p["ref"], p["ksef"]))
+        p = path_ids(request)
+        return xml_response(
+            sessions.invoice_upo_by_ksef_number(claims, p["referenceNumber"], p["ksefNumber"])
+        )
 
     async def upo_by_ref(request: Request) -> Response:
         claims = _access(state, request, SESSION_READ)
-        p = request.path_params
-        return xml_response(sessions.invoice_upo(claims, p["ref"], p["inv"]))
+        p = path_ids(request)
+        return xml_response(
+            sessions.invoice_upo(claims, p["referenceNumber"], p["invoiceReferenceNumber"])
+        )
 
     async def session_upo(request: Request) -> Response:
         claims = _access(state, request, SESSION_READ)
-        p = request.path_params
-        return xml_response(sessions.session_upo(claims, p["ref"], p["upo"]))
+        p = path_ids(request)
+        return xml_response(
+            sessions.session_upo(claims, p["referenceNumber"], p["upoReferenceNumber"])
+        )
 
     return [
-        Route("/sessions/{ref}/invoices", lister(False), methods=["GET"]),
-        Route("/sessions/{ref}/invoices/failed", lister(True), methods=["GET"]),
-        Route("/sessions/{ref}/invoices/ksef/{ksef}/upo", upo_by_ksef, methods=["GET"]),
-        Route("/sessions/{ref}/invoices/{inv}/upo", upo_by_ref, methods=["GET"]),
-        Route("/sessions/{ref}/invoices/{inv}", invoice, methods=["GET"]),
-        Route("/sessions/{ref}/upo/{upo}", session_upo, methods=["GET"]),
+        Route("/sessions/{referenceNumber}/invoices", lister(False), methods=["GET"]),
+        Route("/sessions/{referenceNumber}/invoices/failed", lister(True), methods=["GET"]),
+        Route(
+            "/sessions/{referenceNumber}/invoices/ksef/{ksefNumber}/upo",
+            upo_by_ksef,
+            methods=["GET"],
+        ),
+        Route(
+            "/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}/upo",
+            upo_by_ref,
+            methods=["GET"],
+        ),
+        Route(
+            "/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}",
+            invoice,
+            methods=["GET"],
+        ),
+        Route("/sessions/{referenceNumber}/upo/{upoReferenceNumber}", session_upo, methods=["GET"]),
     ]
 
 

@@ -50,6 +50,7 @@ _TITLES = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
+    405: "Method Not Allowed",
     410: "Gone",
     429: "Too Many Requests",
     500: "Internal Server Error",
@@ -198,8 +199,9 @@ def _exception_response(
             "serviceCode": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00",
             "serviceCtx": "srvKSEFKIT",
             "serviceName": "ksefkit-emulator",
-            # KSeF's legacy shape writes this timestamp without an offset.
-            "timestamp": stamp.removesuffix("+00:00"),
+            # KSeF itself writes local time without an offset here; the spec types it
+            # date-time (RFC 3339, offset required), so the emulator keeps the offset.
+            "timestamp": stamp,
         }
     }
 

@@ -2,8 +2,8 @@
 
 Each backend takes plain values (dicts parsed from JSON, header strings) and returns plain
 dicts in wire shape, raising :class:`~ksefkit.emulator.errors.KsefApiError` for HTTP errors.
-This module holds the small helpers they share: request-model parsing, Base64, JSON columns
-and continuation-token paging.
+This module holds the small helpers they share: request-model parsing, identifier checks,
+Base64, JSON columns and continuation-token paging.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ...identifiers import KSEF_NUMBER_V1_RE, REFERENCE_NUMBER_RE
 from ..errors import bad_request, validation_error
 
 __all__ = [
     "b64decode_strict",
+    "check_ksef_number",
+    "check_reference_number",
     "dumps",
     "loads_list",
     "paginate",
@@ -54,6 +57,54 @@ def _messages(exc: ValidationError) -> list[str]:
         where = ".".join(str(p) for p in err["loc"]) or "body"
         out.append(f"{where}: {err['msg']}")
     return out
+
+
+def check_reference_number(value: str, field: str) -> str:
+    """``value`` if it is a ``ReferenceNumber``; otherwise 400/21405 naming ``field``.
+
+    The format is ``YYYYMMDD-TT-XXXXXXXXXX-XXXXXXXXXX-CC`` (36 characters); the CRC is not
+    checked, so a well-formed but unknown number stays a "not found" for the caller.
+
+    >>> check_reference_number("20250625-SO-2C3E6C8000-B675CF5D68-07", "referenceNumber")
+    '20250625-SO-2C3E6C8000-B675CF5D68-07'
+    >>> check_reference_number("short", "referenceNumber")
+    Traceback (most recent call last):
+    ...
+    ksefkit.emulator.errors.KsefApiError: HTTP 400 21405: Błąd walidacji danych wejściowych.
+    """
+    if not (value.isascii() and REFERENCE_NUMBER_RE.fullmatch(value)):
+        raise validation_error(
+            f"{field}: wartość {_shown(value)} nie jest prawidłowym numerem referencyjnym"
+            " (oczekiwano 36 znaków w formacie YYYYMMDD-TT-XXXXXXXXXX-XXXXXXXXXX-CC)."
+        )
+    return value
+
+
+def check_ksef_number(value: str, field: str) -> str:
+    """``value`` if it matches the spec's ``KsefNumber`` pattern; otherwise 400/21405.
+
+    Both the 35-character KSeF 2.0 form and the 36-character KSeF 1.0 form are accepted (the
+    checksum is not verified, as the schema does not ask for it).
+
+    >>> check_ksef_number("5265877635-20250826-0100001AF629-AF", "ksefNumber")
+    '5265877635-20250826-0100001AF629-AF'
+    >>> check_ksef_number("notaksefnumber", "ksefNumber")
+    Traceback (most recent call last):
+    ...
+    ksefkit.emulator.errors.KsefApiError: HTTP 400 21405: Błąd walidacji danych wejściowych.
+    """
+    if not (value.isascii() and KSEF_NUMBER_V1_RE.fullmatch(value)):
+        raise validation_error(
+            f"{field}: wartość {_shown(value)} nie jest prawidłowym numerem KSeF"
+            " (oczekiwano 35 znaków w formacie NIP-YYYYMMDD-XXXXXXXXXXXX-CC"
+            " lub 36 znaków w formacie KSeF 1.0)."
+        )
+    return value
+
+
+def _shown(value: str) -> str:
+    """``value`` quoted for an error detail, cut short when long."""
+    return repr(value if len(value) <= 64 else value[:64] + "…")
 
 
 def b64decode_strict(text: str, field: str) -> bytes:

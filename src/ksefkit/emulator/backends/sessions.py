@@ -20,17 +20,25 @@ from .. import jwt
 from ..clock import isoformat, parse_datetime
 from ..errors import KsefApiError, bad_request, validation_error
 from ..keys import SYMMETRIC_KEY
-from . import b64decode_strict, loads_list, paginate, parse_body
+from . import b64decode_strict, check_reference_number, loads_list, paginate, parse_body
 from .auth import Claims
 
 if TYPE_CHECKING:
     from ..state import EmulatorState
 
-__all__ = ["SESSION_READ", "SESSION_WRITE", "SessionsBackend", "common_status"]
+__all__ = [
+    "COMMON_STATUSES",
+    "SESSION_READ",
+    "SESSION_WRITE",
+    "SessionsBackend",
+    "common_status",
+]
 
 SESSION_WRITE = ("InvoiceWrite", "PefInvoiceWrite", "EnforcementOperations")
 SESSION_READ = ("InvoiceWrite", "Introspection", "PefInvoiceWrite", "EnforcementOperations")
 SESSION_LIST = ("InvoiceWrite", "Introspection", "EnforcementOperations")
+#: ``CommonSessionStatus`` (OAS): the values the ``statuses`` filter of ``GET /sessions`` takes.
+COMMON_STATUSES = ("InProgress", "Succeeded", "Failed", "Cancelled")
 _SEE_ALL = frozenset({"Introspection", "EnforcementOperations"})
 
 
@@ -289,6 +297,7 @@ class SessionsBackend:
         session_type = query.get("sessionType")
         if session_type not in ("Online", "Batch"):
             raise validation_error("sessionType: wymagana wartość Online lub Batch.")
+        _check_filters(query)
         self.expire_due()
         rows = self._store.all(
             "SELECT * FROM sessions WHERE session_type = ? AND context_type = ?"
@@ -529,6 +538,23 @@ _DATE_FILTERS: dict[str, tuple[str, Literal["ge", "le"]]] = {
     "dateModifiedFrom": ("date_updated", "ge"),
     "dateModifiedTo": ("date_updated", "le"),
 }
+
+
+def _check_filters(query: dict[str, Any]) -> None:
+    """Refuse filter values outside their schema (400/21405), before anything is read."""
+    unknown = [s for s in query.get("statuses") or [] if s not in COMMON_STATUSES]
+    if unknown:
+        raise validation_error(
+            *(
+                f"statuses: wartość {s!r} nie należy do dozwolonych ({', '.join(COMMON_STATUSES)})."
+                for s in unknown
+            )
+        )
+    if query.get("referenceNumber"):
+        check_reference_number(query["referenceNumber"], "referenceNumber")
+    for name in _DATE_FILTERS:
+        if query.get(name):
+            _query_date(name, query[name])
 
 
 def _matches(row: Any, query: dict[str, Any]) -> bool:
