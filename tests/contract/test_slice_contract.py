@@ -50,22 +50,7 @@ SLICE = (
 
 # Problems the emulator shares with KSeF itself, where the spec contradicts its own example:
 # (operation regex, problem regex) -> why it is tolerated. Everything else fails the test.
-KNOWN_SPEC_CONFLICTS: dict[tuple[str, str], str] = {
-    (r".", r"^response body \$\.exception\.timestamp: '[^']*' is not a 'date-time'$"): (
-        "ExceptionInfo.timestamp is format date-time (RFC 3339, offset required), yet the "
-        "spec's own ExceptionResponse example and KSeF send local time without an offset "
-        "('2025-10-11T12:23:56.0154302')"
-    ),
-}
-
-# Deviations this test found and reported, not fixed yet: the conformance test tolerates
-# them, and a strict xfail per entry fails as soon as one is fixed (delete the entry then).
-KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
-    (r"/upo", r"^Accept 'application/json' admits none of the success media types"): (
-        "SDK: the client-wide 'Accept: application/json' header goes to the three UPO "
-        "endpoints too, whose only success answer is application/xml"
-    ),
-}
+KNOWN_SPEC_CONFLICTS: dict[tuple[str, str], str] = {}
 
 PAGE_SIZE = 10  # the spec's minimum for the session lists
 UNKNOWN_SESSION = "20250625-SO-2C3E6C8000-B675CF5D68-07"
@@ -207,7 +192,7 @@ def slice_run(oas_spec: OpenApiSpec) -> Iterator[SliceRun]:
 
 
 def _tolerated(report: ContractReport, problem: str) -> str | None:
-    for (op_re, problem_re), why in {**KNOWN_SPEC_CONFLICTS, **KNOWN_DEVIATIONS}.items():
+    for (op_re, problem_re), why in KNOWN_SPEC_CONFLICTS.items():
         if re.search(op_re, report.operation or "") and re.search(problem_re, problem):
             return why
     return None
@@ -318,28 +303,6 @@ def test_recorder_keeps_bodies_readable(slice_run: SliceRun) -> None:
     assert isinstance(req, httpx.Request)
     assert resp is not None
     assert resp.json()
-
-
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param(
-            key,
-            id=why.split(":")[0] + ":" + key[1][:40],
-            marks=pytest.mark.xfail(strict=True, reason=why),
-        )
-        for key, why in KNOWN_DEVIATIONS.items()
-    ],
-)
-def test_known_deviation_is_fixed(slice_run: SliceRun, key: tuple[str, str]) -> None:
-    op_re, problem_re = key
-    hits = [
-        f"{r.operation}: {p}"
-        for r in slice_run.reports
-        for p in r.problems
-        if re.search(op_re, r.operation or "") and re.search(problem_re, p)
-    ]
-    assert hits == []
 
 
 @pytest.mark.anyio
