@@ -241,7 +241,7 @@ def check_meta_hash(content: bytes, declared: str | None, *, what: str = "docume
     KSeF sends ``x-ms-meta-hash`` (Base64 SHA-256) with invoices and UPOs; a missing header
     is tolerated (older gateways omit it), a mismatch never is.
 
-    >>> check_meta_hash(b"x", "LXCF5LXF2RD0ZIACg7QhgpCU+lEbU6zAgJLhbvvkCMg=")
+    >>> check_meta_hash(b"x", "LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=")
     """
     if declared is None:
         return

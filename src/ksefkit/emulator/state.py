@@ -33,7 +33,7 @@ class EmulatorConfig:
     """Every knob of the emulator; ``create_app(**config)`` accepts the same names.
 
     >>> EmulatorConfig(processing="manual").session_lifetime
-    43200.0
+    43200
     """
 
     db_path: str = ":memory:"

@@ -76,7 +76,7 @@ class Store:
 
     >>> s = Store(":memory:")
     >>> with s.tx():
-    ...     s.run("INSERT INTO meta VALUES (?, ?)", ("k", b"v"))
+    ...     _ = s.run("INSERT INTO meta VALUES (?, ?)", ("k", b"v"))
     >>> s.one("SELECT value FROM meta WHERE key = ?", ("k",))["value"]
     b'v'
     """
