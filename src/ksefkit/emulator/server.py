@@ -136,7 +136,7 @@ def make_tls_files(data_dir: Path) -> TlsFiles:
 
 def serve(
     host: str = "127.0.0.1",
-    port: int = 8080,
+    port: int = 8765,
     data_dir: str | Path = ".ksefkit-emulator",
     tls: bool = False,
     public_url: str | None = None,
