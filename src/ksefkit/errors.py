@@ -9,6 +9,7 @@ Every error ksefkit raises derives from :class:`KsefError`::
     ├── SchemaNotFoundError         no XSD available (see ``KSEFKIT_SCHEMA_DIR``)
     ├── TransportError              the request never got an HTTP answer (DNS, TLS, timeout, reset)
     ├── IntegrityError              a downloaded document does not match its ``x-ms-meta-hash``
+    ├── XadesError                  a XAdES signature that does not verify (``code`` = KSeF code)
     ├── ApiError                    KSeF answered with an HTTP error status
     │   ├── BadRequest              400 (KSeF exception JSON or problem details)
     │   ├── Unauthorized            401
@@ -62,6 +63,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "WaitTimeout",
+    "XadesError",
 ]
 
 
@@ -109,6 +111,19 @@ class TransportError(KsefError):
 
 class IntegrityError(KsefError):
     """A downloaded document's SHA-256 does not match the hash KSeF declared."""
+
+
+class XadesError(KsefError, ValueError):
+    """A signed XML document (e.g. ``AuthTokenRequest``) whose XAdES signature does not verify.
+
+    ``code`` follows KSeF's catalogue: 9101 invalid document, 9102 no signature, 9103 too
+    many signatures, 9105 invalid signature, 21115 invalid certificate.
+    """
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
 
 
 @dataclass(frozen=True)
