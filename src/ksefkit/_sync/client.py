@@ -12,6 +12,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -27,8 +28,16 @@ from ._transport import Http
 from .resources.auth import Auth
 from .resources.security import Security
 from .resources.sessions import Sessions
-from .workflows.authenticate import AuthResult, authenticate_with_ksef_token
+from .resources.tokens import KsefTokens
+from .workflows.authenticate import (
+    AuthResult,
+    authenticate_with_ksef_token,
+    authenticate_with_xades,
+)
 from .workflows.online import OnlineSession
+
+if TYPE_CHECKING:
+    from ..xades import XadesSigner
 
 __all__ = ["Client"]
 
@@ -78,6 +87,7 @@ class Client:
         self.auth = Auth(self._http)
         self.security = Security(self._http)
         self.sessions = Sessions(self._http)
+        self.ksef_tokens = KsefTokens(self._http)
         self.keys = KeyRing(self.security)
 
     def __repr__(self) -> str:
@@ -105,25 +115,34 @@ class Client:
 
     def authenticate(
         self,
-        ksef_token: str,
+        credential: str | XadesSigner,
         *,
         nip: str | None = None,
         internal_id: str | None = None,
         nip_vat_ue: str | None = None,
         peppol_id: str | None = None,
         context: AuthenticationContextIdentifier | None = None,
+        subject_identifier_type: str = "certificateSubject",
         authorization_policy: AuthorizationPolicy | None = None,
+        enforce_xades_compliance: bool = False,
+        verify_certificate_chain: bool | None = None,
         timeout: float | None = 120.0,
     ) -> AuthResult:
-        """Authenticate with a KSeF token in one context; the client keeps the tokens.
+        """Authenticate in one context with any credential; the client keeps the tokens.
 
-        Exactly one context: ``nip``, ``internal_id``, ``nip_vat_ue``, ``peppol_id`` or
-        ``context``. Failed authentication raises
-        :class:`~ksefkit.errors.AuthenticationFailed` with KSeF's status code (e.g. 450).
+        ``credential`` is a KSeF token (``str``) or a :class:`~ksefkit.xades.XadesSigner`
+        (certificate + key from PEM, encrypted PEM or PKCS#12, a signing callback for an HSM,
+        or a test certificate's ``.signer()``). Exactly one context: ``nip``, ``internal_id``,
+        ``nip_vat_ue``, ``peppol_id`` or ``context``. The XAdES-only options are
+        ``subject_identifier_type`` (``certificateSubject`` or ``certificateFingerprint``),
+        ``enforce_xades_compliance`` and ``verify_certificate_chain``. Failed authentication
+        raises :class:`~ksefkit.errors.AuthenticationFailed` with KSeF's status code (e.g.
+        415 no permissions, 450 bad token, 460 certificate error, 480 blocked).
 
         >>> client.authenticate(os.environ["KSEF_TOKEN"], nip="5265877635")  # doctest: +SKIP
+        >>> signer = XadesSigner.from_pkcs12_file("seal.p12", password)  # doctest: +SKIP
+        >>> client.authenticate(signer, nip="5265877635")  # doctest: +SKIP
         """
-        ksef_token = ksef_token.strip()  # tokens read from files end with a newline
         ctx = context_identifier(
             nip=nip,
             internal_id=internal_id,
@@ -131,8 +150,23 @@ class Client:
             peppol_id=peppol_id,
             context=context,
         )
-        return authenticate_with_ksef_token(
-            self, ksef_token, ctx, authorization_policy=authorization_policy, timeout=timeout
+        if isinstance(credential, str):
+            return authenticate_with_ksef_token(
+                self,
+                credential.strip(),  # tokens read from files end with a newline
+                ctx,
+                authorization_policy=authorization_policy,
+                timeout=timeout,
+            )
+        return authenticate_with_xades(
+            self,
+            credential,
+            ctx,
+            subject_identifier_type=subject_identifier_type,
+            authorization_policy=authorization_policy,
+            enforce_xades_compliance=enforce_xades_compliance,
+            verify_certificate_chain=verify_certificate_chain,
+            timeout=timeout,
         )
 
     def online_session(

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import Field
+
 from ksefkit.models._base import KsefModel
 
 __all__ = [
@@ -73,10 +75,10 @@ class GenerateTokenRequest(KsefModel):
 
 
 class GenerateTokenResponse(KsefModel):
-    """Response body of ``POST /tokens`` (202)."""
+    """Response body of ``POST /tokens`` (202). ``repr`` never shows the token."""
 
     reference_number: str
-    token: str
+    token: str = Field(repr=False)
 
 
 class TokenAuthorIdentifierTypeIdentifier(KsefModel):

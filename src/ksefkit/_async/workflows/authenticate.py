@@ -1,4 +1,4 @@
-"""KSeF-token authentication: challenge → ksef-token → wait for status → redeem."""
+"""Authentication flows: challenge → (KSeF token | signed XAdES document) → status → redeem."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from ...models import (
 from .._wait import poll_until
 
 if TYPE_CHECKING:
+    from ...xades import XadesSigner
     from ..client import AsyncClient
 
 UNKNOWN_KEY_ID = 21470
@@ -54,24 +55,7 @@ async def authenticate_with_ksef_token(
             if attempt == 2 or not error.has_code(UNKNOWN_KEY_ID):
                 raise
             client.keys.invalidate()
-    auth_token = init.authentication_token.token
-    ref = init.reference_number
-    status = await poll_until(
-        lambda: client.auth.status(ref, auth_token),
-        lambda s: s.status.code != 100,
-        timeout=timeout,
-        what=f"authentication {ref}",
-    )
-    if status.status.code != 200:
-        raise AuthenticationFailed(
-            status.status.code,
-            status.status.description,
-            status.status.details or (),
-            reference_number=ref,
-        )
-    tokens = await client.auth.redeem(auth_token)
-    client.tokens.set(tokens.access_token, tokens.refresh_token)
-    return AuthResult(ref, status, tokens.access_token, tokens.refresh_token)
+    return await _finish(client, init, timeout)
 
 
 async def _init(
@@ -90,3 +74,60 @@ async def _init(
         authorization_policy=policy,
     )
     return await client.auth.ksef_token(request)
+
+
+async def authenticate_with_xades(
+    client: AsyncClient,
+    signer: XadesSigner,
+    context: AuthenticationContextIdentifier,
+    *,
+    subject_identifier_type: str = "certificateSubject",
+    authorization_policy: AuthorizationPolicy | None = None,
+    enforce_xades_compliance: bool = False,
+    verify_certificate_chain: bool | None = None,
+    timeout: float | None = 120.0,
+) -> AuthResult:
+    """Sign an AuthTokenRequest for a fresh challenge, send it, wait, redeem, install tokens."""
+    from ...xades import build_auth_token_request
+
+    challenge = await client.auth.challenge()
+    ips = authorization_policy.allowed_ips if authorization_policy else None
+    document = build_auth_token_request(
+        challenge=challenge.challenge,
+        context_type=context.type,
+        context_value=context.value,
+        subject_identifier_type=subject_identifier_type,
+        allowed_ips=(ips.ip4_addresses or ()) if ips else (),
+        allowed_ranges=(ips.ip4_ranges or ()) if ips else (),
+        allowed_masks=(ips.ip4_masks or ()) if ips else (),
+    )
+    init = await client.auth.xades_signature(
+        signer.sign(document),
+        verify_certificate_chain=verify_certificate_chain,
+        enforce_xades_compliance=enforce_xades_compliance,
+    )
+    return await _finish(client, init, timeout)
+
+
+async def _finish(
+    client: AsyncClient, init: AuthenticationInitResponse, timeout: float | None
+) -> AuthResult:
+    """Wait for the operation, fail with its status, or redeem and install the tokens."""
+    auth_token = init.authentication_token.token
+    ref = init.reference_number
+    status = await poll_until(
+        lambda: client.auth.status(ref, auth_token),
+        lambda s: s.status.code != 100,
+        timeout=timeout,
+        what=f"authentication {ref}",
+    )
+    if status.status.code != 200:
+        raise AuthenticationFailed(
+            status.status.code,
+            status.status.description,
+            status.status.details or (),
+            reference_number=ref,
+        )
+    tokens = await client.auth.redeem(auth_token)
+    client.tokens.set(tokens.access_token, tokens.refresh_token)
+    return AuthResult(ref, status, tokens.access_token, tokens.refresh_token)
