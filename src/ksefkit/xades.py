@@ -110,12 +110,16 @@ _ENVELOPED_URI = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _XPATH_URI = "http://www.w3.org/TR/1999/REC-xpath-19991116"
 _SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 _MORE = "http://www.w3.org/2001/04/xmldsig-more#"
+_MORE07 = "http://www.w3.org/2007/05/xmldsig-more#"
 
 #: Algorithms :class:`XadesSigner` can produce: name -> (SignatureMethod URI, key kind, hash).
 SIGNATURE_ALGORITHMS: dict[str, tuple[str, str, hashes.HashAlgorithm]] = {
     "rsa-sha256": (_MORE + "rsa-sha256", "rsa", hashes.SHA256()),
     "rsa-sha384": (_MORE + "rsa-sha384", "rsa", hashes.SHA384()),
     "rsa-sha512": (_MORE + "rsa-sha512", "rsa", hashes.SHA512()),
+    "rsa-pss-sha256": (_MORE07 + "sha256-rsa-MGF1", "rsa", hashes.SHA256()),
+    "rsa-pss-sha384": (_MORE07 + "sha384-rsa-MGF1", "rsa", hashes.SHA384()),
+    "rsa-pss-sha512": (_MORE07 + "sha512-rsa-MGF1", "rsa", hashes.SHA512()),
     "ecdsa-sha256": (_MORE + "ecdsa-sha256", "ec", hashes.SHA256()),
     "ecdsa-sha384": (_MORE + "ecdsa-sha384", "ec", hashes.SHA384()),
     "ecdsa-sha512": (_MORE + "ecdsa-sha512", "ec", hashes.SHA512()),
@@ -358,8 +362,9 @@ class XadesSigner:
         """Sign through ``sign(data) -> signature``: the key never enters this process.
 
         ``data`` is the canonical ``SignedInfo`` (not a hash). Return the raw signature value:
-        for ``rsa-sha*`` a PKCS#1 v1.5 signature, for ``ecdsa-sha*`` the fixed-width ``r‖s``
-        (64 bytes for P-256), not DER. See :data:`SIGNATURE_ALGORITHMS` for the names.
+        for ``rsa-sha*`` a PKCS#1 v1.5 signature; for ``rsa-pss-sha*`` RSASSA-PSS with MGF1 of
+        the same hash and a salt as long as the hash (RFC 6931); for ``ecdsa-sha*`` the
+        fixed-width ``r‖s`` (64 bytes for P-256), not DER. See :data:`SIGNATURE_ALGORITHMS`.
 
         >>> XadesSigner.from_callback(cert, hsm.sign, algorithm="ecdsa-sha256")  # doctest: +SKIP
         """
@@ -480,7 +485,6 @@ def _signature_skeleton(
 
 # --- verification -------------------------------------------------------------------------
 
-_MORE07 = "http://www.w3.org/2007/05/xmldsig-more#"
 _MORE21 = "http://www.w3.org/2021/04/xmldsig-more#"
 _DIGESTS: dict[str, str] = {
     DS_NS + "sha1": "sha1",
@@ -600,8 +604,10 @@ def _parse(xml: bytes) -> etree._Element:
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False
     )
+    if not isinstance(xml, bytes | bytearray):
+        raise XadesError(INVALID_DOCUMENT, "the signed document must be given as bytes")
     try:
-        root = etree.fromstring(xml, parser)
+        root = etree.fromstring(bytes(xml), parser)
     except (etree.XMLSyntaxError, ValueError, TypeError) as exc:
         raise XadesError(INVALID_DOCUMENT, f"not well-formed XML: {exc}") from None
     docinfo: Any = root.getroottree().docinfo  # lxml-stubs lack doctype/internalDTD
