@@ -9,7 +9,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
 from typer.testing import CliRunner, Result
 
 from ksefkit import schemas
@@ -30,7 +33,42 @@ _KSEF_VARS = (
     "KSEF_BASE_URL",
     "KSEF_CA_FILE",
     "XDG_CONFIG_HOME",
+    "KSEF_PROFILE",
+    "KSEF_KEY_PASSWORD",
+    "KSEF_P12_PASSWORD",
+    "KSEFKIT_KEYRING",
+    "PYTHON_KEYRING_BACKEND",
 )
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring in a dict: tests never touch the OS keyring of the machine they run on."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.items.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Every CLI test gets an empty in-memory keyring (``PYTHON_KEYRING_BACKEND`` overrides it)."""
+    previous = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    yield memory
+    keyring.set_keyring(previous)
 
 
 @dataclass

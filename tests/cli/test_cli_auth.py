@@ -12,20 +12,24 @@ from ksefkit.cli._errors import ExitCode
 from ksefkit.emulator.state import SeededSubject
 
 
-def test_login_stores_a_0600_file_and_never_prints_tokens(
-    cli: Any, emulator: Any, subject: SeededSubject, config_dir: Path
+def test_login_keeps_tokens_in_the_keyring_and_never_prints_them(
+    cli: Any, emulator: Any, subject: SeededSubject, config_dir: Path, memory_keyring: Any
 ) -> None:
     result = cli.login(emulator, subject)
     path = config_dir / "credentials.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    stored = json.loads(path.read_text())
-    assert stored["context"] == {"type": "Nip", "value": subject.nip}
-    assert stored["baseUrl"] == emulator.api_url
-    access, refresh = stored["accessToken"]["token"], stored["refreshToken"]["token"]
+    record = json.loads(path.read_text())["logins"]["default"]
+    assert record["context"] == {"type": "Nip", "value": subject.nip}
+    assert record["baseUrl"] == emulator.api_url
+    assert record["secretStore"] == "keyring"
+    access = memory_keyring.items[("ksefkit", "default/access-token")]
+    refresh = memory_keyring.items[("ksefkit", "default/refresh-token")]
     assert len(access) > 20
     assert len(refresh) > 20
+    files = path.read_text() + (config_dir / "profiles.toml").read_text()
     for secret in (subject.token, access, refresh):
         assert secret not in result.output
+        assert secret not in files
     assert subject.nip in result.stdout
     assert "logged in" in result.stdout
 
@@ -84,8 +88,10 @@ def test_wrong_token_is_exit_3_and_stores_nothing(
     )
     assert result.exit_code == ExitCode.AUTH, result.output
     assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1
     assert wrong not in result.output
     assert not (config_dir / "credentials.json").exists()
+    assert not (config_dir / "profiles.toml").exists()
 
 
 def test_login_needs_exactly_one_context(cli: Any, emulator: Any) -> None:
@@ -117,10 +123,11 @@ def test_status_and_logout(
     status_json = json.loads(cli("--json", "auth", "status").stdout)
     assert status_json["baseUrl"] == emulator.api_url
     logout = cli("auth", "logout")
-    assert logout.exit_code == 0
-    assert not (config_dir / "credentials.json").exists()
+    assert logout.exit_code == 0, logout.output
+    assert "revoked the authentication session on KSeF" in logout.stdout
+    assert credentials.load() is None
     assert cli("auth", "status").exit_code == ExitCode.AUTH
-    assert "nothing to remove" in cli("auth", "logout").stdout
+    assert "not logged in" in cli("auth", "logout").stdout
 
 
 def test_stored_login_for_another_environment_is_refused(
@@ -136,8 +143,7 @@ def test_revoked_tokens_give_exit_3(
     cli: Any, emulator: Any, subject: SeededSubject, config_dir: Path
 ) -> None:
     cli.login(emulator, subject)
-    path = config_dir / "credentials.json"
-    stored = credentials.load(path)
+    stored = credentials.load()
     assert stored is not None
     bogus = stored.access_token.model_copy(update={"token": "not-a-jwt"})
     credentials.save(
@@ -147,8 +153,7 @@ def test_revoked_tokens_give_exit_3(
             context=stored.context,
             access_token=bogus,
             refresh_token=stored.refresh_token.model_copy(update={"token": "not-a-jwt"}),
-        ),
-        path,
+        )
     )
     result = cli("session", "list")
     assert result.exit_code == ExitCode.AUTH, result.output

@@ -111,7 +111,7 @@ def test_expired_access_token_is_refreshed_and_saved(
 ) -> None:
     cli.login(emulator, subject)
     path = config_dir / "credentials.json"
-    stored = credentials.load(path)
+    stored = credentials.load()
     assert stored is not None
     expired = stored.access_token.model_copy(
         update={"valid_until": datetime.now(UTC) - timedelta(minutes=1)}
@@ -123,12 +123,11 @@ def test_expired_access_token_is_refreshed_and_saved(
             context=stored.context,
             access_token=expired,
             refresh_token=stored.refresh_token,
-        ),
-        path,
+        )
     )
     result = cli("session", "list")
     assert result.exit_code == 0, result.output
-    after = credentials.load(path)
+    after = credentials.load()
     assert after is not None
     assert after.access_token.valid_until > datetime.now(UTC)
     assert after.refresh_token.token == stored.refresh_token.token

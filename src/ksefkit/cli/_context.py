@@ -4,8 +4,9 @@ A command that talks to KSeF gets its client from :func:`authenticated_client`:
 
 1. ``KSEF_TOKEN`` plus a context variable (``KSEF_NIP``, ``KSEF_INTERNAL_ID``,
    ``KSEF_NIP_VAT_UE`` or ``KSEF_PEPPOL_ID``) in the environment: authenticate on the fly;
-2. otherwise the stored login of ``ksefkit auth login`` (the client refreshes the access
-   token itself; a refreshed token is written back to the credentials file);
+2. otherwise the stored login of the profile (``--profile``, default ``default``) made by
+   ``ksefkit auth login`` (the client refreshes the access token itself; a refreshed token
+   is written back to the secret store);
 3. otherwise :class:`~ksefkit.cli._errors.NotLoggedIn` (exit code 3).
 
 The stored login is used for the URL it was made against: when ``--env``/``--base-url``
@@ -60,6 +61,8 @@ class Settings:
     #: True when --env or --base-url was given (or came from KSEF_ENV / KSEF_BASE_URL).
     target_explicit: bool = False
     out: Output = field(default_factory=Output)
+    #: The profile of this run (--profile / KSEF_PROFILE).
+    profile: str = creds.DEFAULT_PROFILE
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -123,11 +126,11 @@ def authenticated_client(settings: Settings) -> Iterator[Client]:
             client.authenticate(token, context=context)
             yield client
         return
-    stored = creds.load()
+    stored = creds.load(settings.profile)
     if stored is None:
         raise NotLoggedIn(
-            "not logged in: run `ksefkit auth login`, or set KSEF_TOKEN and KSEF_NIP "
-            "(or KSEF_INTERNAL_ID / KSEF_NIP_VAT_UE / KSEF_PEPPOL_ID)"
+            f"not logged in{_profile_note(settings)}: run `ksefkit auth login`, or set "
+            "KSEF_TOKEN and KSEF_NIP (or KSEF_INTERNAL_ID / KSEF_NIP_VAT_UE / KSEF_PEPPOL_ID)"
         )
     url = _stored_target(settings, stored)
     with new_client(
@@ -139,7 +142,11 @@ def authenticated_client(settings: Settings) -> Iterator[Client]:
         try:
             yield client
         finally:
-            _save_refreshed(client, stored)
+            _save_refreshed(client, stored, settings.profile)
+
+
+def _profile_note(settings: Settings) -> str:
+    return "" if settings.profile == creds.DEFAULT_PROFILE else f" (profile {settings.profile})"
 
 
 def _stored_target(settings: Settings, stored: creds.Credentials) -> str:
@@ -154,7 +161,7 @@ def _stored_target(settings: Settings, stored: creds.Credentials) -> str:
     return stored.base_url
 
 
-def _save_refreshed(client: Client, stored: creds.Credentials) -> None:
+def _save_refreshed(client: Client, stored: creds.Credentials, profile: str) -> None:
     """Write back an access token the client refreshed, so the next run can reuse it."""
     valid_until = client.tokens.access_valid_until
     if valid_until is None or valid_until == stored.access_token.valid_until:
@@ -168,5 +175,6 @@ def _save_refreshed(client: Client, stored: creds.Credentials) -> None:
             access_token=access,
             refresh_token=stored.refresh_token,
             auth_reference_number=stored.auth_reference_number,
-        )
+        ),
+        profile,
     )

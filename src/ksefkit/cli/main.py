@@ -3,16 +3,26 @@
 Command tree::
 
     ksefkit [--env TEST|DEMO|PROD|LOCAL] [--base-url URL] [--ca-file PEM] [--json]
-            [--timeout SECONDS] [-v]
+            [--timeout SECONDS] [-v] [--profile NAME]
       demo [--keep-dir DIR]                 the whole flow against an in-process emulator
       emulator serve [--host] [--port] [--data-dir] [--tls] [--public-url]
       schemas fetch | where
-      auth login [--nip|--internal-id|--nip-vat-ue|--peppol-id VALUE] | status | logout
+      auth login [--nip|--internal-id|--nip-vat-ue|--peppol-id VALUE]
+                 [--token | --cert PEM --key PEM | --p12 FILE | --test-cert]
+                 [--subject-type certificateSubject|certificateFingerprint]
+                 [--enforce-xades-compliance] [--verify-certificate-chain] [--save-token]
+      auth status | logout [--local-only] | sessions [--revoke REF | --revoke-current]
+      profile list | show [NAME] | set NAME [--env|--base-url|--nip|--cert|...] | delete NAME
+      tokens create --permission P... --description TEXT [--wait]   (prints the token ONCE)
+      tokens list [--status S...] [--description TEXT] | show REF | revoke REF
       send FILE_OR_DIR... [--form] [--offline] [--no-validate] [--no-preflight]
                           [--upo-dir DIR] [--no-wait] [--upo-v43]
       session list [--type] [--status] | status REF | invoices REF [--failed] | close REF
       invoice status SESSION_REF INVOICE_REF
       upo get SESSION_REF (--invoice REF | --ksef-number NUMBER | --session) [-o PATH]
+
+Profiles (``profiles.toml``) and secrets (OS keyring, else the 0600 ``credentials.json``) live
+in ``$KSEFKIT_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/ksefkit``, else ``~/.config/ksefkit``.
 
 Exit codes (``_errors.ExitCode``): 0 ok, 1 unexpected error, 2 usage error (typer's own),
 3 authentication error (AuthenticationFailed, Unauthorized, not logged in), 4 API error (other
@@ -34,10 +44,23 @@ from typer.core import TyperGroup
 
 from .._config import DEFAULT_TIMEOUT, Environment
 from ..errors import ConfigurationError
-from . import auth, demo, emulator, invoice, schemas, send, session, upo
+from . import (
+    auth,
+    demo,
+    emulator,
+    invoice,
+    profile_cmd,
+    profiles,
+    schemas,
+    send,
+    session,
+    tokens,
+    upo,
+)
 from ._context import Settings
 from ._errors import EXIT_CODES_HELP, ExitCode, exit_code_for, message_for
 from ._output import Output
+from .credentials import DEFAULT_PROFILE
 
 __all__ = ["app", "run"]
 
@@ -122,6 +145,15 @@ def main(
             help="Log HTTP requests; tracebacks for unexpected errors.",
         ),
     ] = 0,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            "-p",
+            envvar="KSEF_PROFILE",
+            help="Named profile (environment, context, credential; see `ksefkit profile`).",
+        ),
+    ] = DEFAULT_PROFILE,
 ) -> None:
     """KSeF 2.0 from the terminal: send invoices, check sessions, fetch UPOs, run the emulator.
 
@@ -129,15 +161,29 @@ def main(
     (or KSEF_INTERNAL_ID / KSEF_NIP_VAT_UE / KSEF_PEPPOL_ID) in the environment.
     """
     explicit = any(_given(ctx, name) for name in ("env", "base_url"))
-    ctx.obj = Settings(
+    settings = Settings(
         environment=_parse_env(env),
         base_url=base_url,
         ca_file=ca_file,
         timeout=timeout,
         target_explicit=explicit,
         out=Output(json_mode=json_output, verbose=verbose),
+        profile=profiles.validate_name(profile),
     )
+    ctx.obj = settings
     _log_to_stderr(("httpx", "ksefkit"), enabled=verbose > 0)
+    _apply_profile(settings, profiles.get(settings.profile), ca_given=_given(ctx, "ca_file"))
+
+
+def _apply_profile(settings: Settings, found: profiles.Profile | None, *, ca_given: bool) -> None:
+    """The profile's target and CA file, unless given on the command line or in KSEF_*."""
+    if found is None:
+        return
+    if not settings.target_explicit and (found.environment or found.base_url):
+        settings.environment = Environment.parse(found.environment or "TEST")
+        settings.base_url = found.base_url
+    if not ca_given and found.ca_file:
+        settings.ca_file = Path(found.ca_file)
 
 
 class _StderrHandler(logging.Handler):
@@ -173,6 +219,8 @@ app.add_typer(demo.app)
 app.add_typer(emulator.app, name="emulator")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(auth.app, name="auth")
+app.add_typer(profile_cmd.app, name="profile")
+app.add_typer(tokens.app, name="tokens")
 app.add_typer(send.app)
 app.add_typer(session.app, name="session")
 app.add_typer(invoice.app, name="invoice")
