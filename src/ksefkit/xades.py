@@ -744,8 +744,10 @@ def _check_references(
             document = _without_signature(root)
         elif target.tag == _XADES + "SignedProperties" and _is_inside(target, signature):
             signed_properties = target
-        elif root is signature and _is_inside(target, signature):
-            document = _enveloped_content(target)
+        elif root is signature and (content := _enveloping_content(target, signature)) is not None:
+            if document is not None:
+                raise XadesError(INVALID_SIGNATURE, "the signature covers more than one document")
+            document = content
     if signed_properties is None:
         raise XadesError(INVALID_SIGNATURE, "no reference to xades:SignedProperties (not XAdES)")
     if document is None:
@@ -756,14 +758,25 @@ def _check_references(
     return signed_properties, document
 
 
-def _enveloped_content(target: etree._Element) -> etree._Element:
-    """The document inside an enveloping signature's referenced ``ds:Object``."""
-    if target.tag != _DS + "Object":
-        return copy.deepcopy(target)
-    children = [child for child in target if isinstance(child.tag, str)]
-    if len(children) != 1:
-        raise XadesError(INVALID_SIGNATURE, "the signed ds:Object must hold one element")
-    return copy.deepcopy(children[0])
+def _enveloping_content(target: etree._Element, signature: etree._Element) -> etree._Element | None:
+    """The signed document of an enveloping signature: a ``ds:Object`` child (or its content).
+
+    None when ``target`` is something else inside the signature (``KeyInfo``, the XAdES
+    properties), which a signature may reference too.
+    """
+    parent = target.getparent()
+    if target.tag == _DS + "Object" and parent is signature:
+        children = [child for child in target if isinstance(child.tag, str)]
+        if any(child.tag == _XADES + "QualifyingProperties" for child in children):
+            return None
+        if len(children) != 1:
+            raise XadesError(INVALID_SIGNATURE, "the signed ds:Object must hold one element")
+        return copy.deepcopy(children[0])
+    if parent is None or parent.tag != _DS + "Object" or parent.getparent() is not signature:
+        return None
+    if target.tag == _XADES + "QualifyingProperties":
+        return None
+    return copy.deepcopy(target)
 
 
 def _b64(text: str | None, what: str) -> bytes:

@@ -601,3 +601,23 @@ def test_callback_algorithm_must_fit_the_certificate() -> None:
 def test_naive_signing_time_is_refused() -> None:
     with pytest.raises(ConfigurationError):
         cert_of("ec").signer().sign(request(), signing_time=datetime.datetime(2025, 1, 1))
+
+
+@pytest.mark.parametrize("method", ["enveloping", "detached"])
+def test_enveloping_accepted_detached_rejected(method: str) -> None:
+    from signxml import methods
+    from signxml.algorithms import SignatureMethod
+    from signxml.xades.xades import XAdESSigner
+
+    tc = cert_of("rsa")
+    signer = XAdESSigner(
+        method=getattr(methods, method), signature_algorithm=SignatureMethod.RSA_SHA256
+    )
+    xml = etree.tostring(signer.sign(request(), key=tc.private_key, cert=[tc.certificate]))
+    if method == "detached":
+        assert codes(xml) == 9105
+        return
+    verified = verify_xades(xml)
+    assert etree.QName(verified.document).localname == "AuthTokenRequest"
+    assert verified.document.findtext(f"{{{AUTH_NS_V20}}}Challenge") == CHALLENGE
+    assert codes(xml.replace(CHALLENGE.encode(), CHALLENGE[:-1].encode() + b"E")) == 9105
