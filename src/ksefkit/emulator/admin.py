@@ -6,6 +6,10 @@
 * ``POST /_emulator/step`` → ``{processed}`` (runs pending work; meant for manual mode)
 * ``POST /_emulator/clock`` ``{advance: seconds}`` → ``{now}`` (ManualClock only)
 * ``POST /_emulator/keys/rotate`` ``{emergency?: bool}`` → ``{publicKeyIds}``
+* ``POST /_emulator/permissions`` ``{context: {type, value}, subject: {type: Pesel|Nip|Fingerprint,
+  value}, permissions: [...]}`` → 204; grants (NIP owners need none in their own context)
+* ``GET  /_emulator/ca.pem`` → the emulator CA certificate (PEM) that
+  ``require_trusted_certificates`` trusts
 """
 
 from __future__ import annotations
@@ -85,8 +89,32 @@ def admin_routes(state: EmulatorState) -> list[BaseRoute]:
         emergency = _object(await json_body(request)).get("emergency", False) is True
         return JSONResponse({"publicKeyIds": state.keys.rotate(emergency=emergency)})
 
+    async def permissions(request: Request) -> Response:
+        body = _object(await json_body(request))
+        context, subject, perms = body.get("context"), body.get("subject"), body.get("permissions")
+        for name, part in (("context", context), ("subject", subject)):
+            if not (
+                isinstance(part, dict)
+                and isinstance(part.get("type"), str)
+                and isinstance(part.get("value"), str)
+            ):
+                raise validation_error(f"{name}: wymagane pola type i value (tekst).")
+        if not (isinstance(perms, list) and all(isinstance(p, str) for p in perms)):
+            raise validation_error("permissions: oczekiwano listy tekstów.")
+        assert isinstance(context, dict)
+        assert isinstance(subject, dict)
+        state.grant_permissions(
+            (context["type"], context["value"]), (subject["type"], subject["value"]), perms
+        )
+        return Response(status_code=204)
+
+    async def ca_pem(request: Request) -> Response:
+        return Response(state.ca.certificate_pem(), media_type="application/x-pem-file")
+
     return [
         Route("/health", health, methods=["GET"]),
+        Route("/permissions", permissions, methods=["POST"]),
+        Route("/ca.pem", ca_pem, methods=["GET"]),
         Route("/reset", reset, methods=["POST"]),
         Route("/subjects", subjects, methods=["POST"]),
         Route("/step", step, methods=["POST"]),

@@ -29,7 +29,15 @@ from .backends.sessions import SESSION_LIST, SESSION_READ, SESSION_WRITE
 from .errors import KsefApiError, bad_request, render_error, validation_error
 from .state import EmulatorConfig, EmulatorState
 
-__all__ = ["api_routes", "create_app", "json_body", "path_ids", "xml_response"]
+__all__ = [
+    "api_routes",
+    "bearer",
+    "client_ip",
+    "create_app",
+    "json_body",
+    "path_ids",
+    "xml_response",
+]
 
 log = logging.getLogger("ksefkit.emulator")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -161,16 +169,20 @@ def _base_url(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
-def _client_ip(request: Request) -> str:
+def client_ip(request: Request) -> str:
+    """The caller's IP as the emulator sees it (``clientIp`` of the challenge)."""
     return request.client.host if request.client else "127.0.0.1"
 
 
-def _bearer(state: EmulatorState, request: Request, *types: TokenType) -> Claims:
-    return state.auth.verify(request.headers.get("authorization"), *types)
+def bearer(state: EmulatorState, request: Request, *types: TokenType) -> Claims:
+    """The verified bearer token of ``request`` (401), checked against its IP policy (403)."""
+    return state.auth.verify(
+        request.headers.get("authorization"), *types, client_ip=client_ip(request)
+    )
 
 
 def _access(state: EmulatorState, request: Request, any_of: tuple[str, ...]) -> Claims:
-    claims = _bearer(state, request, "ContextToken")
+    claims = bearer(state, request, "ContextToken")
     state.auth.require(claims, any_of)
     return claims
 
@@ -180,8 +192,11 @@ def _access(state: EmulatorState, request: Request, any_of: tuple[str, ...]) -> 
 
 def api_routes(state: EmulatorState) -> list[BaseRoute]:
     """The KSeF API routes (paths relative to ``/v2``); order matters for shared prefixes."""
+    from .auth_routes import auth_extra_routes  # it imports helpers from this module
+
     return [
         Route("/security/public-key-certificates", _certificates(state), methods=["GET"]),
+        *auth_extra_routes(state),
         *_auth_routes(state),
         *_session_routes(state),
     ]
@@ -196,20 +211,20 @@ def _certificates(state: EmulatorState) -> Handler:
 
 def _auth_routes(state: EmulatorState) -> list[BaseRoute]:
     async def challenge(request: Request) -> Response:
-        return JSONResponse(state.auth.challenge(_client_ip(request)))
+        return JSONResponse(state.auth.challenge(client_ip(request)))
 
     async def ksef_token(request: Request) -> Response:
         body = await json_body(request)
-        return JSONResponse(state.auth.init_token_auth(body, _client_ip(request)), 202)
+        return JSONResponse(state.auth.init_token_auth(body, client_ip(request)), 202)
 
     async def redeem(request: Request) -> Response:
-        return JSONResponse(state.auth.redeem(_bearer(state, request, "OperationToken")))
+        return JSONResponse(state.auth.redeem(bearer(state, request, "OperationToken")))
 
     async def refresh(request: Request) -> Response:
-        return JSONResponse(state.auth.refresh(_bearer(state, request, "RefreshToken")))
+        return JSONResponse(state.auth.refresh(bearer(state, request, "RefreshToken")))
 
     async def status(request: Request) -> Response:
-        claims = _bearer(state, request, "OperationToken")
+        claims = bearer(state, request, "OperationToken")
         return JSONResponse(state.auth.status(path_ids(request)["referenceNumber"], claims))
 
     return [

@@ -11,17 +11,27 @@ import datetime as dt
 import random
 import secrets
 import threading
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from cryptography import x509
 
 from ..identifiers import make_reference_number, random_nip
 from .backends.auth import AuthBackend, SeededSubject
+from .backends.auth_sessions import AuthSessions
 from .backends.processing import Processor
+from .backends.rights import Rights
 from .backends.sessions import SessionsBackend
+from .backends.tokens import TokensBackend
+from .ca import EmulatorCA, load_pem_certificates
 from .clock import Clock, ManualClock, SystemClock, warsaw_date
 from .keys import EmulatorKeys
 from .store import Store
 from .upo import UpoSigner
+
+if TYPE_CHECKING:
+    from ..testcerts import TestCertificate
 
 __all__ = ["EmulatorConfig", "EmulatorState", "IdFactory", "SeededSubject"]
 
@@ -66,6 +76,12 @@ class EmulatorConfig:
     reuse_keys: bool = True
     #: seed of the id factory (None: cryptographically random ids).
     random_seed: int | None = None
+    #: XAdES: refuse (status 460) certificates not issued by the emulator CA or a trusted CA;
+    #: False accepts self-signed ones, as KSeF TEST does (``?verifyCertificateChain=true``
+    #: forces the check for one request).
+    require_trusted_certificates: bool = False
+    #: extra trusted CA certificates (PEM) besides the emulator's own CA.
+    trusted_ca_pems: list[bytes] = field(default_factory=list)
 
 
 class IdFactory:
@@ -129,8 +145,13 @@ class EmulatorState:
         self.keys.ensure()
         self.jwt_secret = self._persisted_secret()
         self.upo_signer = self._persisted_signer()
+        self.ca = self._persisted_ca()
+        self._anchors = [self.ca.certificate, *load_pem_certificates(self.config.trusted_ca_pems)]
         self.processor = Processor(self)
+        self.rights = Rights(self)
         self.auth = AuthBackend(self)
+        self.auth_sessions = AuthSessions(self)
+        self.tokens = TokensBackend(self)
         self.sessions = SessionsBackend(self)
         self._closed = False
         if self.config.processing == "background":
@@ -155,6 +176,55 @@ class EmulatorState:
         '5265877635'
         """
         return self.auth.create_subject(nip, permissions)
+
+    def grant_permissions(
+        self,
+        context: tuple[str, str],
+        subject: tuple[str, str],
+        permissions: Iterable[str],
+    ) -> None:
+        """Grant ``subject`` (``("Pesel"|"Nip"|"Fingerprint", value)``) permissions in ``context``.
+
+        >>> s = EmulatorState()
+        >>> s.grant_permissions(("Nip", "5265877635"), ("Pesel", "90010112345"), ["InvoiceRead"])
+        >>> s.rights.permissions("Nip", "5265877635", "Pesel", "90010112345")
+        ('InvoiceRead',)
+        """
+        self.rights.grant(*context, *subject, permissions)
+
+    def block_context(self, context_type: str, value: str, *, blocked: bool = True) -> None:
+        """Block (or unblock) authentication into a context: it then ends with status 480."""
+        if blocked:
+            self.rights.block(context_type, value)
+        else:
+            self.rights.unblock(context_type, value)
+
+    def trust_anchors(self) -> list[x509.Certificate]:
+        """The CA certificates XAdES signing certificates may chain to."""
+        return list(self._anchors)
+
+    def issue_certificate(
+        self,
+        template: TestCertificate,
+        *,
+        valid_from: dt.datetime | None = None,
+        valid_to: dt.datetime | None = None,
+    ) -> TestCertificate:
+        """The same subject and key as ``template``, certified by the emulator CA.
+
+        >>> from ksefkit.testcerts import company_seal  # doctest: +SKIP
+        >>> trusted = state.issue_certificate(company_seal("5265877635"))  # doctest: +SKIP
+        """
+        from ..testcerts import TestCertificate
+
+        cert = self.ca.issue(
+            template.certificate.subject,
+            template.private_key.public_key(),
+            now=self.clock.now(),
+            valid_from=valid_from,
+            valid_to=valid_to,
+        )
+        return TestCertificate(cert, template.private_key)
 
     def step(self) -> int:
         """Run every pending work item now (manual mode); returns how many were processed."""
@@ -191,6 +261,14 @@ class EmulatorState:
             secret = secrets.token_bytes(32)
             self.store.set_meta("jwt_secret", secret)
         return secret
+
+    def _persisted_ca(self) -> EmulatorCA:
+        pem = self.store.get_meta("ca")
+        if pem is not None:
+            return EmulatorCA.from_pem(pem)
+        ca = EmulatorCA.generate(self.clock.now())
+        self.store.set_meta("ca", ca.to_pem())
+        return ca
 
     def _persisted_signer(self) -> UpoSigner:
         pem = self.store.get_meta("upo_signer")

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["SCHEMA", "Row", "Store"]
+__all__ = ["COLUMNS", "SCHEMA", "Row", "Store"]
 
 Row = sqlite3.Row
 
@@ -68,7 +68,22 @@ CREATE INDEX IF NOT EXISTS invoices_dup ON invoices (seller_nip, invoice_type, i
 CREATE TABLE IF NOT EXISTS upo_pages (
     reference_number TEXT PRIMARY KEY, session_reference TEXT NOT NULL,
     page INTEGER NOT NULL, xml BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS blocked_contexts (
+    context_type TEXT NOT NULL, context_value TEXT NOT NULL, blocked_at TEXT NOT NULL,
+    PRIMARY KEY (context_type, context_value));
 """
+
+#: Columns added after the first release: ``(table, column, declaration)``. Files written by an
+#: older emulator get them on open (``ALTER TABLE ... ADD COLUMN``), so the schema stays additive.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("auth_operations", "method_code", "TEXT"),
+    ("auth_operations", "ip_policy", "TEXT"),
+    ("auth_operations", "certificate", "BLOB"),
+    ("auth_operations", "verify_chain", "INTEGER NOT NULL DEFAULT 0"),
+    ("ksef_tokens", "status_details", "TEXT"),
+    ("ksef_tokens", "status_changed", "TEXT"),
+    ("ksef_tokens", "last_use", "TEXT"),
+)
 
 
 class Store:
@@ -92,6 +107,13 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(SCHEMA)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for table, column, declaration in COLUMNS:
+            have = {r["name"] for r in self._conn.execute(f'PRAGMA table_info("{table}")')}
+            if column not in have:
+                self._conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {column} {declaration}')
 
     @contextmanager
     def tx(self) -> Iterator[None]:

@@ -25,27 +25,30 @@ from ..clock import isoformat, parse_datetime
 from ..errors import KsefApiError, bad_request, forbidden, gone, unauthorized, validation_error
 from ..keys import TOKEN_KEY
 from . import b64decode_strict, dumps, loads_list, parse_body
+from .ippolicy import enforce as enforce_ip_policy
+from .ippolicy import policy_from
+from .rights import OWNER_PERMISSIONS
+from .xades_auth import Verdict, XadesAuth, method_info
 
 if TYPE_CHECKING:
     from ..state import EmulatorState
 
 __all__ = ["ALL_TOKEN_PERMISSIONS", "AuthBackend", "Claims", "SeededSubject"]
 
-ALL_TOKEN_PERMISSIONS = (
-    "InvoiceRead",
-    "InvoiceWrite",
-    "CredentialsRead",
-    "CredentialsManage",
-    "SubunitManage",
-    "EnforcementOperations",
-    "Introspection",
-    "CollectiveIdentifierManage",
-)
+ALL_TOKEN_PERMISSIONS = OWNER_PERMISSIONS
 TokenType = Literal["OperationToken", "ContextToken", "RefreshToken"]
 _ISSUER = "ksefkit-emulator"
-_METHOD_INFO = {"category": "Token", "code": "token.ksef", "displayName": "Token KSeF"}
 _FAILED_TOKEN = "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu"  # noqa: S105
 _RETENTION = dt.timedelta(days=7)
+_BLOCKED = Verdict(
+    480,
+    "Uwierzytelnienie zablokowane",
+    "Podejrzenie incydentu bezpieczeństwa. Skontaktuj się z Ministerstwem Finansów przez"
+    " formularz zgłoszeniowy.",
+)
+_NO_PERMISSIONS = Verdict(
+    415, "Uwierzytelnianie zakończone niepowodzeniem", "Brak przypisanych uprawnień"
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class Claims:
     subject_value: str
     permissions: tuple[str, ...]
     expires: dt.datetime
+    subject_type: str = "Nip"
+    #: ``authenticationMethodInfo.category`` of the authentication (Token, XadesSignature).
+    method_category: str = "Token"
+    ip_policy: dict[str, Any] | None = None
 
 
 class _ContextIdentifier(BaseModel):
@@ -89,6 +96,7 @@ class AuthBackend:
     def __init__(self, state: EmulatorState) -> None:
         self._state = state
         self._store = state.store
+        self.xades = XadesAuth(state)
 
     # -- test data -------------------------------------------------------------------------
 
@@ -113,8 +121,10 @@ class AuthBackend:
                     (nip, nip, perm),
                 )
             self._store.run(
-                "INSERT INTO ksef_tokens VALUES (?, ?, 'Nip', ?, 'Nip', ?, ?, ?, 'Active', ?)",
-                (reference, _token_hash(token), nip, nip, dumps(perms), "emulator seed", now),
+                "INSERT INTO ksef_tokens (reference_number, token_hash, context_type,"
+                " context_value, subject_type, subject_value, permissions, description, status,"
+                " created, status_changed) VALUES (?, ?, 'Nip', ?, 'Nip', ?, ?, ?, 'Active', ?, ?)",
+                (reference, token_hash(token), nip, nip, dumps(perms), "emulator seed", now, now),
             )
         return SeededSubject(nip=nip, token=token, token_reference=reference)
 
@@ -141,37 +151,73 @@ class AuthBackend:
         """``POST /auth/ksef-token``: check the challenge and key id, start the operation."""
         req = parse_body(_InitTokenRequest, body)
         encrypted = b64decode_strict(req.encryptedToken, "encryptedToken")
+        policy = policy_from(req.authorizationPolicy)
         if req.publicKeyId is not None:
             self._state.keys.private_key(TOKEN_KEY, req.publicKeyId)  # 21470 if unknown
+        row = {
+            "context_type": req.contextIdentifier.type,
+            "context_value": req.contextIdentifier.value,
+            "method": "Token",
+            "method_code": "token.ksef",
+            "encrypted_token": encrypted,
+            "key_id": req.publicKeyId,
+        }
+        return self._start(req.challenge, row, policy, client_ip)
+
+    def init_xades_auth(
+        self, body: bytes, client_ip: str, *, verify_chain: bool = False
+    ) -> dict[str, Any]:
+        """``POST /auth/xades-signature``: verify the signed request, start the operation."""
+        checked = self.xades.start(body, verify_chain=verify_chain)
+        request = checked["request"]
+        method, _ = method_info(checked["method_code"])
+        row = {
+            "context_type": request.context_type,
+            "context_value": request.context_value,
+            "method": method,
+            "method_code": checked["method_code"],
+            "subject_type": checked["subject_type"],
+            "subject_value": checked["subject_value"],
+            "certificate": checked["certificate"],
+            "verify_chain": checked["verify_chain"],
+            "auth_document_hash": checked["document_hash"],
+        }
+        return self._start(request.challenge, row, request.allowed_ips, client_ip)
+
+    def _start(
+        self,
+        challenge: str,
+        row: dict[str, Any],
+        policy: dict[str, list[str]] | None,
+        client_ip: str,
+    ) -> dict[str, Any]:
+        """Consume the challenge, insert the operation (status 100), issue its token."""
         now = self._state.clock.now()
         with self._store.tx():
-            millis = self._consume_challenge(req.challenge, now)
+            millis = self._consume_challenge(challenge, now)
             reference = self._state.ids.reference("AU", self._state.today())
+            values = {
+                **row,
+                "reference_number": reference,
+                "start_date": isoformat(now),
+                "challenge": challenge,
+                "timestamp_ms": millis,
+                "status_code": 100,
+                "status_description": "Uwierzytelnianie w toku",
+                "client_ip": client_ip,
+                "ip_policy": None if policy is None else dumps(policy),
+            }
+            columns = ", ".join(values)
+            marks = ", ".join("?" for _ in values)
             self._store.run(
-                "INSERT INTO auth_operations (reference_number, context_type, context_value,"
-                " method, start_date, challenge, timestamp_ms, encrypted_token, key_id,"
-                " status_code, status_description, client_ip)"
-                " VALUES (?, ?, ?, 'Token', ?, ?, ?, ?, ?, 100, ?, ?)",
-                (
-                    reference,
-                    req.contextIdentifier.type,
-                    req.contextIdentifier.value,
-                    isoformat(now),
-                    req.challenge,
-                    millis,
-                    encrypted,
-                    req.publicKeyId,
-                    "Uwierzytelnianie w toku",
-                    client_ip,
-                ),
+                f"INSERT INTO auth_operations ({columns}) VALUES ({marks})",  # noqa: S608
+                list(values.values()),
             )
         token, until = self._issue(
             "OperationToken",
             reference,
-            req.contextIdentifier.type,
-            req.contextIdentifier.value,
-            "",
-            (),
+            row["context_type"],
+            row["context_value"],
             self._state.config.operation_token_lifetime,
         )
         if self._state.config.processing == "background":
@@ -202,61 +248,79 @@ class AuthBackend:
         return [(r["reference_number"], r["start_date"]) for r in rows]
 
     def complete(self, reference: str) -> None:
-        """Decide the outcome of a pending token authentication."""
+        """Decide the outcome of a pending authentication (KSeF token or XAdES)."""
         row = self._store.one(
             "SELECT * FROM auth_operations WHERE reference_number = ? AND status_code = 100",
             (reference,),
         )
         if row is None:
             return
-        outcome = self._evaluate(row)
+        if self._state.rights.is_blocked(row["context_type"], row["context_value"]):
+            verdict = _BLOCKED
+        elif row["method"] == "Token":
+            verdict = self._evaluate_token(row)
+        else:
+            verdict = self.xades.evaluate(row)
         with self._store.tx():
-            if isinstance(outcome, tuple):
-                code, description, detail = outcome
+            if verdict.code != 200:
                 self._store.run(
                     "UPDATE auth_operations SET status_code = ?, status_description = ?,"
                     " status_details = ? WHERE reference_number = ?",
-                    (code, description, dumps([detail]), reference),
+                    (verdict.code, verdict.description, dumps([verdict.detail]), reference),
                 )
                 return
             self._store.run(
                 "UPDATE auth_operations SET status_code = 200, status_description = ?,"
-                " subject_type = 'Nip', subject_value = ?, token_reference = ?, permissions = ?"
+                " subject_type = ?, subject_value = ?, token_reference = ?, permissions = ?"
                 " WHERE reference_number = ?",
                 (
-                    "Uwierzytelnianie zakończone sukcesem",
-                    outcome["subject_value"],
-                    outcome["reference_number"],
-                    outcome["permissions"],
+                    verdict.description,
+                    verdict.subject_type,
+                    verdict.subject_value,
+                    verdict.token_reference,
+                    dumps(list(verdict.permissions)),
                     reference,
                 ),
             )
+            if verdict.token_reference:
+                self._store.run(
+                    "UPDATE ksef_tokens SET last_use = ? WHERE reference_number = ?",
+                    (isoformat(self._state.clock.now()), verdict.token_reference),
+                )
 
-    def _evaluate(self, op: Any) -> dict[str, Any] | tuple[int, str, str]:
+    def _evaluate_token(self, op: Any) -> Verdict:
         try:
             key = self._state.keys.private_key(TOKEN_KEY, op["key_id"])
             plain = rsa_oaep_decrypt(key, bytes(op["encrypted_token"])).decode("utf-8")
         except (KsefApiError, DecryptionError):
-            return 450, _FAILED_TOKEN, "Nieprawidłowe szyfrowanie tokena"
+            return Verdict(450, _FAILED_TOKEN, "Nieprawidłowe szyfrowanie tokena")
         except UnicodeDecodeError:
-            return 450, _FAILED_TOKEN, "Nieprawidłowe kodowanie tokena"
+            return Verdict(450, _FAILED_TOKEN, "Nieprawidłowe kodowanie tokena")
         token, _, stamp = plain.rpartition("|")
         if stamp != str(op["timestamp_ms"]):
-            return 450, _FAILED_TOKEN, "Nieprawidłowy czas tokena"
+            return Verdict(450, _FAILED_TOKEN, "Nieprawidłowy czas tokena")
         row = self._store.one(
-            "SELECT * FROM ksef_tokens WHERE token_hash = ?", (_token_hash(token),)
+            "SELECT * FROM ksef_tokens WHERE token_hash = ?", (token_hash(token),)
         )
         if row is None:
-            return 450, _FAILED_TOKEN, "Nieprawidłowy token"
+            return Verdict(450, _FAILED_TOKEN, "Nieprawidłowy token")
+        if row["status"] in ("Revoking", "Revoked"):
+            return Verdict(450, _FAILED_TOKEN, "Token unieważniony")
         if row["status"] != "Active":
-            return 450, _FAILED_TOKEN, "Token unieważniony"
+            return Verdict(450, _FAILED_TOKEN, "Token nieaktywny")
         if (row["context_type"], row["context_value"]) != (op["context_type"], op["context_value"]):
             ctx = f"{op['context_type']}:{op['context_value']}"
-            return 450, _FAILED_TOKEN, f"Token nie może być użyty w kontekście {ctx}"
-        perms = json.loads(row["permissions"])
+            return Verdict(450, _FAILED_TOKEN, f"Token nie może być użyty w kontekście {ctx}")
+        perms = tuple(json.loads(row["permissions"]))
         if not perms:
-            return 415, "Uwierzytelnianie zakończone niepowodzeniem", "Brak przypisanych uprawnień"
-        return dict(row)
+            return _NO_PERMISSIONS
+        return Verdict(
+            200,
+            subject_type=row["subject_type"],
+            subject_value=row["subject_value"],
+            permissions=perms,
+            token_reference=row["reference_number"],
+        )
 
     # -- status, redeem, refresh -----------------------------------------------------------
 
@@ -265,18 +329,7 @@ class AuthBackend:
         row = self._operation(reference)
         if claims.reference_number != reference:
             raise forbidden("insufficient-resource-access", "Brak dostępu do wskazanego zasobu.")
-        body: dict[str, Any] = {
-            "startDate": row["start_date"],
-            "authenticationMethod": "Token",
-            "authenticationMethodInfo": dict(_METHOD_INFO),
-            "status": _status(row),
-            "isTokenRedeemed": bool(row["redeemed"]),
-        }
-        if row["last_refresh"]:
-            body["lastTokenRefreshDate"] = row["last_refresh"]
-        if row["refresh_valid_until"]:
-            body["refreshTokenValidUntil"] = row["refresh_valid_until"]
-        return body
+        return status_body(row)
 
     def redeem(self, claims: Claims) -> dict[str, Any]:
         """``POST /auth/token/redeem``: access + refresh token, exactly once."""
@@ -346,15 +399,24 @@ class AuthBackend:
             if token_type == "RefreshToken"  # noqa: S105 - a token kind, not a secret
             else config.access_token_lifetime
         )
-        perms = tuple(json.loads(op["permissions"] or "[]"))
+        method, info = method_info(op["method_code"])
+        extra: dict[str, Any] = {
+            "authentication-method": method,
+            "authentication-method-category": info["category"],
+            "subject-details": json.dumps(
+                {"SubjectIdentifier": {"Type": op["subject_type"], "Value": op["subject_value"]}}
+            ),
+            "permissions": json.loads(op["permissions"] or "[]"),
+        }
+        if op["ip_policy"]:
+            extra["ip-policy"] = json.loads(op["ip_policy"])
         return self._issue(
             token_type,
             op["reference_number"],
             op["context_type"],
             op["context_value"],
-            op["subject_value"] or "",
-            perms,
             lifetime,
+            extra,
         )
 
     def _issue(
@@ -363,20 +425,17 @@ class AuthBackend:
         reference: str,
         context_type: str,
         context_value: str,
-        subject: str,
-        permissions: tuple[str, ...],
         lifetime: float,
+        extra: dict[str, Any] | None = None,
     ) -> tuple[str, dt.datetime]:
         now = self._state.clock.now()
         until = now + dt.timedelta(seconds=lifetime)
-        claims = {
+        claims: dict[str, Any] = {
             "token-type": token_type,
             "operation-reference-number": reference,
             "context-identifier-type": context_type,
             "context-identifier-value": context_value,
-            "authentication-method": "Token",
-            "subject-details": json.dumps({"SubjectIdentifier": {"Type": "Nip", "Value": subject}}),
-            "permissions": list(permissions),
+            **(extra or {}),
             # exp/iat are whole seconds (JWT NumericDate); validUntil uses the same instant.
             "exp": int(until.timestamp()),
             "iat": int(now.timestamp()),
@@ -384,11 +443,14 @@ class AuthBackend:
             "iss": _ISSUER,
             "aud": _ISSUER,
         }
-        exact_until = dt.datetime.fromtimestamp(claims["exp"], dt.UTC)  # type: ignore[arg-type]
+        exact_until = dt.datetime.fromtimestamp(claims["exp"], dt.UTC)
         return jwt.encode(claims, self._state.jwt_secret), exact_until
 
-    def verify(self, authorization: str | None, *accepted: TokenType) -> Claims:
-        """Check a ``Authorization: Bearer`` header: signature, expiry and token type (401)."""
+    def verify(
+        self, authorization: str | None, *accepted: TokenType, client_ip: str | None = None
+    ) -> Claims:
+        """Check a ``Authorization: Bearer`` header: signature, expiry and token type (401),
+        then the token's IP policy against ``client_ip`` (403 ``ip-not-allowed``)."""
         if not authorization or not authorization.startswith("Bearer "):
             raise unauthorized("Wymagane jest uwierzytelnienie.")
         try:
@@ -400,15 +462,20 @@ class AuthBackend:
             raise unauthorized("Token wygasł.")
         if raw.get("token-type") not in accepted:
             raise unauthorized("Nieprawidłowy typ tokena.")
-        subject = json.loads(raw.get("subject-details") or "{}")
+        subject = json.loads(raw.get("subject-details") or "{}").get("SubjectIdentifier", {})
+        policy = raw.get("ip-policy")
+        enforce_ip_policy(policy, client_ip)
         return Claims(
             token_type=str(raw["token-type"]),
             reference_number=str(raw.get("operation-reference-number", "")),
             context_type=str(raw.get("context-identifier-type", "")),
             context_value=str(raw.get("context-identifier-value", "")),
-            subject_value=str(subject.get("SubjectIdentifier", {}).get("Value", "")),
+            subject_value=str(subject.get("Value") or ""),
             permissions=tuple(raw.get("permissions") or ()),
             expires=expires,
+            subject_type=str(subject.get("Type") or "Nip"),
+            method_category=str(raw.get("authentication-method-category") or "Token"),
+            ip_policy=policy if isinstance(policy, dict) else None,
         )
 
     def require(self, claims: Claims, any_of: tuple[str, ...]) -> None:
@@ -424,12 +491,30 @@ class AuthBackend:
             )
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """How KSeF tokens are stored: SHA-256 hex of the token (the secret is never kept)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _info(token: str, until: dt.datetime) -> dict[str, str]:
     return {"token": token, "validUntil": isoformat(until)}
+
+
+def status_body(row: Any) -> dict[str, Any]:
+    """The ``AuthenticationOperationStatusResponse`` fields of an operation row."""
+    method, info = method_info(row["method_code"])
+    body: dict[str, Any] = {
+        "startDate": row["start_date"],
+        "authenticationMethod": method,
+        "authenticationMethodInfo": info,
+        "status": _status(row),
+        "isTokenRedeemed": bool(row["redeemed"]),
+    }
+    if row["last_refresh"]:
+        body["lastTokenRefreshDate"] = row["last_refresh"]
+    if row["refresh_valid_until"]:
+        body["refreshTokenValidUntil"] = row["refresh_valid_until"]
+    return body
 
 
 def _status(row: Any) -> dict[str, Any]:

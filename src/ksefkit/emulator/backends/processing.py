@@ -125,6 +125,9 @@ class Processor:
         for ref, started in self._state.auth.pending():
             if parse_datetime(started) <= cutoff:
                 items.append(functools.partial(self._state.auth.complete, ref))
+        for ref, since in self._state.tokens.pending():
+            if parse_datetime(since) <= cutoff:
+                items.append(functools.partial(self._state.tokens.advance, ref))
         for row in self._store.all(
             "SELECT reference_number, invoicing_date FROM invoices"
             " WHERE status_code = 100 ORDER BY invoicing_date"
