@@ -621,3 +621,23 @@ def test_enveloping_accepted_detached_rejected(method: str) -> None:
     assert etree.QName(verified.document).localname == "AuthTokenRequest"
     assert verified.document.findtext(f"{{{AUTH_NS_V20}}}Challenge") == CHALLENGE
     assert codes(xml.replace(CHALLENGE.encode(), CHALLENGE[:-1].encode() + b"E")) == 9105
+
+
+def test_xpath_filter_instead_of_enveloped_transform(tmp_path: Path) -> None:
+    tc = cert_of("rsa")
+    root = etree.fromstring(tc.signer().sign(request()))
+    transform = root.find(
+        f"{DS}Signature/{DS}SignedInfo/{DS}Reference/{DS}Transforms/{DS}Transform"
+    )
+    assert transform is not None
+    transform.set("Algorithm", "http://www.w3.org/TR/1999/REC-xpath-19991116")
+    etree.SubElement(transform, f"{DS}XPath").text = "not(ancestor-or-self::ds:Signature)"
+    xml = resign(root, tc)
+    assert verify_xades(xml).certificate == tc.certificate
+    code, stderr = xmlsec1_verify(xml, tc.certificate, tmp_path)
+    assert code == 0, stderr
+    other = etree.fromstring(xml)
+    xpath = other.find(f".//{DS}XPath")
+    assert xpath is not None
+    xpath.text = "not(ancestor-or-self::Signature)"
+    assert codes(resign(other, tc)) == 9105
