@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
         (Unauthorized(401), ExitCode.AUTH),
         (NotLoggedIn("no login"), ExitCode.AUTH),
         (BadRequest(400), ExitCode.API),
+        (BadRequest(400, operation="POST /auth/token/refresh"), ExitCode.AUTH),
         (Forbidden(403), ExitCode.API),
         (ServerError(503), ExitCode.API),
         (ApiError(418), ExitCode.API),

@@ -6,7 +6,7 @@ code meaning
 0    success
 1    unexpected error (a bug, or an OS error such as a file that cannot be written)
 2    usage error (bad option or argument; typer's own)
-3    authentication error (AuthenticationFailed, Unauthorized, not logged in)
+3    authentication error (AuthenticationFailed, Unauthorized, not logged in, refresh refused)
 4    API error (any other HTTP error from KSeF, transport failures, bad downloads)
 5    processing error (rejected invoice, failed session, pre-flight failure, wait timeout)
 6    configuration error (bad settings, missing XSD schemas)
@@ -20,6 +20,7 @@ import enum
 from ..errors import (
     ApiError,
     AuthenticationFailed,
+    BadRequest,
     ConfigurationError,
     DecryptionError,
     IntegrityError,
@@ -39,6 +40,7 @@ __all__ = [
     "SomeInvoicesFailed",
     "exit_code_for",
     "message_for",
+    "refresh_refused",
 ]
 
 
@@ -83,16 +85,28 @@ def exit_code_for(error: BaseException) -> ExitCode:
     >>> exit_code_for(NotLoggedIn("run ksefkit auth login")).value
     3
     """
+    if refresh_refused(error):
+        return ExitCode.AUTH
     for kinds, code in _MAPPING:
         if isinstance(error, kinds):
             return code
     return ExitCode.UNEXPECTED
 
 
+def refresh_refused(error: BaseException) -> bool:
+    """KSeF refused to refresh the access token: the login was revoked, or the KSeF token it
+    was made with (400 21301 on ``POST /auth/token/refresh``) — an authentication problem.
+
+    >>> refresh_refused(BadRequest(400, operation="POST /auth/token/refresh"))
+    True
+    """
+    return isinstance(error, BadRequest) and error.operation.endswith("/auth/token/refresh")
+
+
 def message_for(error: BaseException) -> str:
     """The one-line message printed after ``error:`` (never a traceback)."""
     text = " ".join(str(error).split())
-    if isinstance(error, Unauthorized):
+    if isinstance(error, Unauthorized) or refresh_refused(error):
         text += " - log in again: ksefkit auth login"
     if exit_code_for(error) is ExitCode.UNEXPECTED or not isinstance(error, KsefError):
         text = f"{type(error).__name__}: {text}" if text else type(error).__name__

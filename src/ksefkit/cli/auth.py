@@ -278,6 +278,9 @@ def sessions(
     revoke_current: Annotated[
         bool, typer.Option(help="Revoke the session of this login (like logout).")
     ] = False,
+    page_size: Annotated[
+        int | None, typer.Option(min=10, max=100, help="Items per KSeF page (10-100).")
+    ] = None,
 ) -> None:
     """List the authentication sessions of the context (all pages), or revoke one."""
     settings = settings_of(ctx)
@@ -290,7 +293,7 @@ def sessions(
         elif revoke:
             client.auth.revoke_session(revoke)
         else:
-            _show_sessions(out, list(client.auth.sessions()))
+            _show_sessions(out, list(client.auth.sessions(page_size=page_size)))
             return
     what = "the current session" if revoke_current else revoke
     out.line(f"revoked {what}: its refresh token no longer works")
