@@ -148,3 +148,12 @@ def test_test_cert_needs_a_nip(cli: Any, emulator: Any) -> None:
         "--internal-id", "5265877635-00001", "--test-cert",
     )  # fmt: skip
     assert result.exit_code == ExitCode.USAGE
+
+
+def test_xades_options_reach_ksef(cli: Any, emulator: Any) -> None:
+    nip = random_nip()
+    strict = _login(cli, emulator, nip, "--test-cert", "--enforce-xades-compliance")
+    assert strict.exit_code == 0, strict.output
+    chain = _login(cli, emulator, nip, "--test-cert", "--verify-certificate-chain")
+    assert chain.exit_code == ExitCode.AUTH  # a self-signed seal has no trusted chain
+    assert "460" in _one_error_line(chain)

@@ -111,17 +111,24 @@ def login(
         typer.Option(help="XAdES: who you are - the certificate subject or its fingerprint."),
     ] = None,
     enforce_xades_compliance: Annotated[
-        bool, typer.Option(help="XAdES: ask KSeF to enforce strict XAdES compliance.")
+        bool,
+        typer.Option(
+            "--enforce-xades-compliance", help="XAdES: ask KSeF to enforce strict XAdES compliance."
+        ),
     ] = False,
     verify_certificate_chain: Annotated[
         bool,
-        typer.Option(help="XAdES: make TEST verify the certificate chain as PROD does."),
+        typer.Option(
+            "--verify-certificate-chain",
+            help="XAdES: make TEST verify the certificate chain as PROD does.",
+        ),
     ] = False,
     save_token: Annotated[
         bool,
         typer.Option(
+            "--save-token",
             help="Keep the KSeF token (OS keyring, else the 0600 credentials file) so the "
-            "profile can log in again without it."
+            "profile can log in again without it.",
         ),
     ] = False,
 ) -> None:
@@ -233,7 +240,9 @@ def logout(
     ctx: typer.Context,
     local_only: Annotated[
         bool,
-        typer.Option(help="Only forget the tokens here; do not revoke the session on KSeF."),
+        typer.Option(
+            "--local-only", help="Only forget the tokens here; do not revoke the session on KSeF."
+        ),
     ] = False,
 ) -> None:
     """Revoke the current authentication session on KSeF (when reachable) and forget its
@@ -276,7 +285,8 @@ def sessions(
         typer.Option(metavar="REF", help="Revoke this authentication session."),
     ] = None,
     revoke_current: Annotated[
-        bool, typer.Option(help="Revoke the session of this login (like logout).")
+        bool,
+        typer.Option("--revoke-current", help="Revoke the session of this login (like logout)."),
     ] = False,
     page_size: Annotated[
         int | None, typer.Option(min=10, max=100, help="Items per KSeF page (10-100).")
