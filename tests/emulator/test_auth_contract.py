@@ -102,6 +102,9 @@ async def test_issue3_endpoints_follow_the_spec(
     other = next(i["referenceNumber"] for i in listed["items"] if not i["isCurrent"])
     await ksef.http.delete(f"/v2/auth/sessions/{other}", headers=bearer(second))
     await ksef.http.delete("/v2/auth/sessions/current", headers=bearer(second, "refreshToken"))
+    # IP policy and a foreign token: 403 problem details.
+    fenced = await xades_login(ksef, seal, ("Nip", NIP), addresses=("10.0.0.1",))
+    assert (await ksef.http.get("/v2/tokens", headers=bearer(fenced))).status_code == 403
     # Blocking.
     context = {"contextIdentifier": {"type": "Nip", "value": NIP}}
     await ksef.http.post("/v2/testdata/context/block", json=context)

@@ -6,13 +6,14 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from emulator_helpers import Ksef
+from emulator_helpers import Ksef, invoice, send_body
 from lxml import etree
 from xades_helpers import (
     XML,
@@ -20,6 +21,7 @@ from xades_helpers import (
     bearer,
     challenge,
     code_of,
+    jwt_claims,
     post_xades,
     real_now,
     redeem,
@@ -77,9 +79,7 @@ async def test_nip_owner_signs_in_and_redeems(
     assert status["authenticationMethodInfo"]["category"] == "XadesSignature"
     assert status["authenticationMethodInfo"]["code"] == code
     tokens = await redeem(ksef, init)
-    claims = json.loads(
-        base64.urlsafe_b64decode(tokens["accessToken"]["token"].split(".")[1] + "==")
-    )
+    claims = jwt_claims(tokens)
     assert claims["context-identifier-value"] == NIP
     assert json.loads(claims["subject-details"])["SubjectIdentifier"] == {
         "Type": "Nip",
@@ -261,9 +261,7 @@ async def test_pesel_person_needs_a_grant(ksef: Ksef) -> None:
     }
     assert (await ksef.http.post("/_emulator/permissions", json=grant)).status_code == 204
     tokens = await xades_login(ksef, cert, ("Nip", NIP))
-    claims = json.loads(
-        base64.urlsafe_b64decode(tokens["accessToken"]["token"].split(".")[1] + "==")
-    )
+    claims = jwt_claims(tokens)
     assert claims["permissions"] == ["InvoiceRead"]
     assert json.loads(claims["subject-details"])["SubjectIdentifier"]["Type"] == "Pesel"
 
@@ -288,9 +286,7 @@ async def test_fingerprint_subject_needs_a_grant(ksef: Ksef, state: EmulatorStat
     fingerprint = certificate_fingerprint(cert.certificate).lower()  # case-insensitive
     state.grant_permissions(("Nip", NIP), ("Fingerprint", fingerprint), ["InvoiceWrite"])
     tokens = await xades_login(ksef, cert, ("Nip", NIP), **kw)
-    claims = json.loads(
-        base64.urlsafe_b64decode(tokens["accessToken"]["token"].split(".")[1] + "==")
-    )
+    claims = jwt_claims(tokens)
     assert json.loads(claims["subject-details"])["SubjectIdentifier"] == {
         "Type": "Fingerprint",
         "Value": fingerprint.upper(),
@@ -424,3 +420,25 @@ async def test_xades_ip_policy_is_enforced(ksef: Ksef) -> None:
     assert (await ksef.http.get("/v2/auth/sessions", headers=bearer(allowed))).status_code == 200
     ranged = await xades_login(ksef, cert, ("Nip", NIP), ranges=("127.0.0.1-127.0.0.9",))
     assert (await ksef.http.get("/v2/auth/sessions", headers=bearer(ranged))).status_code == 200
+
+
+async def test_upo_of_a_xades_session_carries_the_document_hash(
+    ksef: Ksef, state: EmulatorState, clock: ManualClock
+) -> None:
+    seal = company_seal(NIP, key="ec")
+    body = await signed_request(ksef, seal, ("Nip", NIP))
+    init = (await post_xades(ksef, body)).json()
+    headers = bearer(await redeem(ksef, init))
+    key, iv = os.urandom(32), os.urandom(16)
+    ref = await ksef.open_session(headers, key, iv)
+    xml = invoice(NIP, issue=clock.now().date())
+    sent = await ksef.send(headers, ref, send_body(xml, key, iv))
+    assert sent.status_code == 202, sent.text
+    inv = sent.json()["referenceNumber"]
+    assert (await ksef.invoice_status(headers, ref, inv))["status"]["code"] == 200
+    upo = await ksef.http.get(f"/v2/sessions/{ref}/invoices/{inv}/upo", headers=headers)
+    ns = {"u": "http://upo.schematy.mf.gov.pl/KSeF/v4-3"}
+    digest = etree.fromstring(upo.content).findtext(
+        ".//u:SkrotDokumentuUwierzytelniajacego", namespaces=ns
+    )
+    assert digest == base64.b64encode(hashlib.sha256(body).digest()).decode()

@@ -6,7 +6,9 @@ The emulator's clock in these tests is the real time (a ``ManualClock`` started 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -96,6 +98,12 @@ async def xades_login(
     init, status = await xades_status(ksef, cert, context, **kw)
     assert status["status"]["code"] == 200, status
     return await redeem(ksef, init)
+
+
+def jwt_claims(tokens: dict[str, Any], kind: str = "accessToken") -> dict[str, Any]:
+    """The (unverified) claims of a JWT the emulator issued."""
+    payload = tokens[kind]["token"].split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
 
 def bearer(tokens: dict[str, Any], kind: str = "accessToken") -> dict[str, str]:

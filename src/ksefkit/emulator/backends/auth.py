@@ -1,10 +1,15 @@
-"""Authentication rules: challenges, KSeF-token auth, JWTs, redeem/refresh, bearer checks.
+"""Authentication rules: challenges, KSeF-token and XAdES auth, JWTs, redeem/refresh, bearers.
 
-Flow (KSEF_API.md §4): ``challenge`` → ``init_token_auth`` (202, operation status 100) →
-the processor calls ``complete`` (decrypt the token, check the challenge timestamp, the
-token and the context's permissions → 200, 415 or 450) → ``redeem`` once → ``refresh``.
-Tokens are HS256 JWTs; access tokens carry their permissions, so they stay valid until
-``exp`` even if permissions change (as KSeF documents).
+Flow (KSEF_API.md §4): ``challenge`` → ``init_token_auth`` / ``init_xades_auth`` (202,
+operation status 100; the XAdES checks live in :mod:`.xades_auth`) → the processor calls
+``complete``: a blocked context is 480 for both methods; a KSeF token is decrypted and checked
+(timestamp, existence, ``Active``, context → 450) and gives exactly its own permissions; a
+XAdES subject gets what :mod:`.rights` says (none → 415) → ``redeem`` once → ``refresh``
+(refused with 21301 once the session is revoked, status 425, or its KSeF token is).
+Tokens are HS256 JWTs carrying the permissions, the subject (``subject-details`` with its real
+type: Nip, Pesel or Fingerprint), the method and the ``AuthorizationPolicy`` IP lists, so they
+stay valid until ``exp`` even if permissions change (as KSeF documents), and :meth:`verify`
+enforces the IP policy on every request (403 ``ip-not-allowed``).
 """
 
 from __future__ import annotations
