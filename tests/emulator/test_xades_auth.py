@@ -264,6 +264,11 @@ async def test_pesel_person_needs_a_grant(ksef: Ksef) -> None:
     claims = jwt_claims(tokens)
     assert claims["permissions"] == ["InvoiceRead"]
     assert json.loads(claims["subject-details"])["SubjectIdentifier"]["Type"] == "Pesel"
+    revoke = {k: grant[k] for k in ("context", "subject")}
+    resp = await ksef.http.post("/_emulator/permissions/revoke", json=revoke)
+    assert resp.status_code == 204
+    _, status = await xades_status(ksef, cert, ("Nip", NIP))
+    assert status["status"]["code"] == 415
 
 
 async def test_other_nip_has_no_rights_in_a_foreign_context(ksef: Ksef) -> None:

@@ -8,6 +8,7 @@
 * ``POST /_emulator/keys/rotate`` ``{emergency?: bool}`` → ``{publicKeyIds}``
 * ``POST /_emulator/permissions`` ``{context: {type, value}, subject: {type: Pesel|Nip|Fingerprint,
   value}, permissions: [...]}`` → 204; grants (NIP owners need none in their own context)
+* ``POST /_emulator/permissions/revoke`` (same body; ``permissions`` optional = all) → 204
 * ``GET  /_emulator/ca.pem`` → the emulator CA certificate (PEM) that
   ``require_trusted_certificates`` trusts
 """
@@ -89,7 +90,7 @@ def admin_routes(state: EmulatorState) -> list[BaseRoute]:
         emergency = _object(await json_body(request)).get("emergency", False) is True
         return JSONResponse({"publicKeyIds": state.keys.rotate(emergency=emergency)})
 
-    async def permissions(request: Request) -> Response:
+    async def _grant_body(request: Request, *, optional: bool) -> tuple[Any, Any, Any]:
         body = _object(await json_body(request))
         context, subject, perms = body.get("context"), body.get("subject"), body.get("permissions")
         for name, part in (("context", context), ("subject", subject)):
@@ -99,12 +100,23 @@ def admin_routes(state: EmulatorState) -> list[BaseRoute]:
                 and isinstance(part.get("value"), str)
             ):
                 raise validation_error(f"{name}: wymagane pola type i value (tekst).")
-        if not (isinstance(perms, list) and all(isinstance(p, str) for p in perms)):
+        if not (optional and perms is None) and not (
+            isinstance(perms, list) and all(isinstance(p, str) for p in perms)
+        ):
             raise validation_error("permissions: oczekiwano listy tekstów.")
-        assert isinstance(context, dict)
-        assert isinstance(subject, dict)
+        return context, subject, perms
+
+    async def permissions(request: Request) -> Response:
+        context, subject, perms = await _grant_body(request, optional=False)
         state.grant_permissions(
             (context["type"], context["value"]), (subject["type"], subject["value"]), perms
+        )
+        return Response(status_code=204)
+
+    async def revoke_permissions(request: Request) -> Response:
+        context, subject, perms = await _grant_body(request, optional=True)
+        state.rights.revoke(
+            context["type"], context["value"], subject["type"], subject["value"], perms
         )
         return Response(status_code=204)
 
@@ -114,6 +126,7 @@ def admin_routes(state: EmulatorState) -> list[BaseRoute]:
     return [
         Route("/health", health, methods=["GET"]),
         Route("/permissions", permissions, methods=["POST"]),
+        Route("/permissions/revoke", revoke_permissions, methods=["POST"]),
         Route("/ca.pem", ca_pem, methods=["GET"]),
         Route("/reset", reset, methods=["POST"]),
         Route("/subjects", subjects, methods=["POST"]),
