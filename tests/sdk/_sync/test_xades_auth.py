@@ -12,11 +12,11 @@ from cryptography.hazmat.primitives.serialization import (
     Encoding,
     PrivateFormat,
 )
-from ksefkit.testcerts import company_seal, person_by_nip, person_by_pesel
-from ksefkit.xades import XadesSigner
 
 from ksefkit import AuthenticationFailed
 from ksefkit.identifiers import random_nip
+from ksefkit.testcerts import company_seal, person_by_nip, person_by_pesel
+from ksefkit.xades import XadesSigner
 
 
 @pytest.mark.parametrize("key", ["rsa", "ec"])
