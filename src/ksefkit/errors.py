@@ -6,6 +6,7 @@ Every error ksefkit raises derives from :class:`KsefError`::
     ├── ConfigurationError          bad arguments, missing schemas, unusable settings
     ├── DecryptionError             ciphertext that cannot be decrypted (bad length, padding, key)
     ├── PreflightError              an invoice that KSeF would reject, caught before sending
+    ├── BatchPreflightError         every problem of every file of a batch package, by file name
     ├── SchemaNotFoundError         no XSD available (see ``KSEFKIT_SCHEMA_DIR``)
     ├── TransportError              the request never got an HTTP answer (DNS, TLS, timeout, reset)
     ├── IntegrityError              a downloaded document does not match its ``x-ms-meta-hash``
@@ -45,6 +46,7 @@ __all__ = [
     "ApiError",
     "AuthenticationFailed",
     "BadRequest",
+    "BatchPreflightError",
     "ConfigurationError",
     "DecryptionError",
     "ErrorEntry",
@@ -94,6 +96,26 @@ class PreflightError(KsefError, ValueError):
         self.file_name = file_name
         where = f"{file_name}: " if file_name else ""
         super().__init__(where + "; ".join(self.problems))
+
+
+class BatchPreflightError(KsefError, ValueError):
+    """Files of a batch package that KSeF would reject (or that cannot be packed at all).
+
+    ``problems`` maps each file name to every problem found in it; all files are checked
+    before this is raised, so one run lists everything to fix.
+    """
+
+    _SHOWN = 5
+
+    def __init__(self, problems: dict[str, list[str]]) -> None:
+        self.problems = {name: list(found) for name, found in problems.items()}
+        shown = [f"{name}: {'; '.join(found)}" for name, found in self.problems.items()]
+        text = f"{len(shown)} file(s) of the batch would be rejected: " + " | ".join(
+            shown[: self._SHOWN]
+        )
+        if len(shown) > self._SHOWN:
+            text += f" | ... and {len(shown) - self._SHOWN} more"
+        super().__init__(text)
 
 
 class TransportError(KsefError):
