@@ -10,6 +10,7 @@ Every error ksefkit raises derives from :class:`KsefError`::
     ├── SchemaNotFoundError         no XSD available (see ``KSEFKIT_SCHEMA_DIR``)
     ├── TransportError              the request never got an HTTP answer (DNS, TLS, timeout, reset)
     ├── IntegrityError              a downloaded document does not match its ``x-ms-meta-hash``
+    ├── StorageError                a pre-signed storage link (batch part upload) failed
     ├── XadesError                  a XAdES signature that does not verify (``code`` = KSeF code)
     ├── ApiError                    KSeF answered with an HTTP error status
     │   ├── BadRequest              400 (KSeF exception JSON or problem details)
@@ -62,6 +63,7 @@ __all__ = [
     "SchemaNotFoundError",
     "ServerError",
     "SessionFailed",
+    "StorageError",
     "TransportError",
     "Unauthorized",
     "WaitTimeout",
@@ -133,6 +135,35 @@ class TransportError(KsefError):
 
 class IntegrityError(KsefError):
     """A downloaded document's SHA-256 does not match the hash KSeF declared."""
+
+
+class StorageError(KsefError):
+    """A pre-signed storage link failed (a batch part upload), not KSeF's API.
+
+    ``ordinal_number`` is the batch part; ``status_code`` the storage's HTTP status (None
+    when no answer came after every retry); ``expired`` is True when the link's time window
+    has passed (batch uploads: 20 min x number of parts after opening), which no retry can
+    fix; ``error_code`` is the storage's own code (e.g. Azure's ``AuthenticationFailed``);
+    ``retry_after`` the seconds storage asked to wait (429/503), if it said.
+    The message never carries the link's signature.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        ordinal_number: int | None = None,
+        expired: bool = False,
+        error_code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.ordinal_number = ordinal_number
+        self.expired = expired
+        self.error_code = error_code
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class XadesError(KsefError, ValueError):
