@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from ._async.client import AsyncClient
 from ._async.workflows.authenticate import AuthResult
+from ._async.workflows.batch import AsyncBatchResult, AsyncBatchSession, BatchInvoiceResult
 from ._async.workflows.online import AsyncOnlineSession, SentInvoice
 from ._config import Environment
 from ._retry import NO_RETRY, RetryPolicy
 from ._sync.client import Client
+from ._sync.workflows.batch import BatchResult, BatchSession
 from ._sync.workflows.online import OnlineSession
+from .batch_state import BatchSessionState
 from .errors import (
     ApiError,
     AuthenticationFailed,
@@ -34,6 +37,7 @@ from .errors import (
     SchemaNotFoundError,
     ServerError,
     SessionFailed,
+    StorageError,
     TransportError,
     Unauthorized,
     WaitTimeout,
@@ -46,11 +50,17 @@ __version__ = "0.1.0"
 __all__ = [
     "NO_RETRY",
     "ApiError",
+    "AsyncBatchResult",
+    "AsyncBatchSession",
     "AsyncClient",
     "AsyncOnlineSession",
     "AuthResult",
     "AuthenticationFailed",
     "BadRequest",
+    "BatchInvoiceResult",
+    "BatchResult",
+    "BatchSession",
+    "BatchSessionState",
     "Client",
     "ConfigurationError",
     "Environment",
@@ -71,6 +81,7 @@ __all__ = [
     "SentInvoice",
     "ServerError",
     "SessionFailed",
+    "StorageError",
     "TransportError",
     "Unauthorized",
     "WaitTimeout",

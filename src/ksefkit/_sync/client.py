@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ import httpx
 
 from .._config import DEFAULT_TIMEOUT, MAX_INVOICE_SIZE, Environment
 from .._retry import DEFAULT_RETRY, RetryPolicy
+from ..batch_state import BatchSessionState
 from ..errors import ConfigurationError
 from ..formcodes import FormCode
 from ..models import AuthenticationContextIdentifier, AuthorizationPolicy, TokenInfo
@@ -34,6 +36,7 @@ from .workflows.authenticate import (
     authenticate_with_ksef_token,
     authenticate_with_xades,
 )
+from .workflows.batch import BatchSession
 from .workflows.online import OnlineSession
 
 if TYPE_CHECKING:
@@ -206,6 +209,53 @@ class Client:
         return OnlineSession(
             self, state.form, preflight=preflight, validate_schema=validate_schema, state=state
         )
+
+    def batch_session(
+        self,
+        form_code: FormCode | str = FormCode.FA3,
+        *,
+        offline_mode: bool = False,
+        upo_v43: bool = False,
+        state_path: Path | str | None = None,
+        parallelism: int = 4,
+    ) -> BatchSession:
+        """A new batch session: ``session.send(source)`` packages, uploads, waits.
+
+        With ``state_path`` every step is saved there (atomically) so a crashed run can be
+        finished by :meth:`resume_batch_session`; ``parallelism`` parts upload at once.
+
+        >>> batch = client.batch_session(state_path="batch.json")  # doctest: +SKIP
+        >>> result = batch.send(Path("invoices/"))  # doctest: +SKIP
+        """
+        code = FormCode.parse(form_code) if isinstance(form_code, str) else form_code
+        return BatchSession(
+            self,
+            code,
+            offline_mode=offline_mode,
+            upo_v43=upo_v43,
+            state_path=Path(state_path) if state_path is not None else None,
+            parallelism=parallelism,
+        )
+
+    def resume_batch_session(
+        self, state_path: Path | str, *, parallelism: int = 4
+    ) -> BatchSession:
+        """The batch session saved in ``state_path``; ``session.resume()`` finishes it.
+
+        >>> result = client.resume_batch_session("batch.json").resume()  # doctest: +SKIP
+        """
+        path = Path(state_path)
+        try:
+            state = BatchSessionState.load(path)
+        except FileNotFoundError:
+            raise ConfigurationError(
+                f"no batch state in {path}: nothing was sent (start with batch_session().send())"
+            ) from None
+        if state.base_url and state.base_url != self.base_url:
+            raise ConfigurationError(
+                f"{path} belongs to a session on {state.base_url}, this client uses {self.base_url}"
+            )
+        return BatchSession(self, state_path=path, parallelism=parallelism, state=state)
 
 
 def context_identifier(

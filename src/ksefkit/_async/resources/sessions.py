@@ -1,6 +1,5 @@
-"""``/sessions``: open, send, close online sessions; statuses, invoice lists and UPOs.
-
-Batch-session endpoints join this module with the batch issue.
+"""``/sessions``: open, send, close online sessions; open and close batch sessions; statuses,
+invoice lists and UPOs. (Batch parts go to storage links, see ``_upload.py``.)
 """
 
 from __future__ import annotations
@@ -12,7 +11,10 @@ from typing import Any
 from ..._http import Operation, check_meta_hash
 from ...formcodes import FormCode
 from ...models import (
+    BatchFileInfo,
     EncryptionInfo,
+    OpenBatchSessionRequest,
+    OpenBatchSessionResponse,
     OpenOnlineSessionRequest,
     OpenOnlineSessionResponse,
     SendInvoiceRequest,
@@ -31,6 +33,10 @@ OPEN_ONLINE = Operation("POST", "/sessions/online")
 SEND_INVOICE = Operation("POST", "/sessions/online/{ref}/invoices")
 # Closing twice is harmless (the second call gets 21180), so a retry is safe.
 CLOSE_ONLINE = Operation("POST", "/sessions/online/{ref}/close", idempotent=True)
+# Opening twice would leave a second session behind: only a connect failure is retried.
+OPEN_BATCH = Operation("POST", "/sessions/batch")
+# Closing twice is harmless too (21180); a lost answer is settled by the session status.
+CLOSE_BATCH = Operation("POST", "/sessions/batch/{ref}/close", idempotent=True)
 LIST = Operation("GET", "/sessions")
 STATUS = Operation("GET", "/sessions/{ref}")
 INVOICES = Operation("GET", "/sessions/{ref}/invoices")
@@ -87,6 +93,48 @@ class AsyncSessions(AsyncResource):
         """``POST /sessions/online/{referenceNumber}/close``."""
         await self._http.request(
             CLOSE_ONLINE, path_params={"ref": reference_number}, timeout=timeout
+        )
+
+    async def open_batch(
+        self,
+        form_code: FormCode,
+        batch_file: BatchFileInfo,
+        encryption: EncryptionInfo,
+        *,
+        offline_mode: bool = False,
+        upo_v43: bool = False,
+        timeout: TimeoutTypes = None,
+    ) -> OpenBatchSessionResponse:
+        """``POST /sessions/batch``: declare the package; KSeF answers with one upload link
+        per part (:class:`~ksefkit.AsyncBatchSession` does all of it for you).
+
+        >>> opened = await client.sessions.open_batch(  # doctest: +SKIP
+        ...     FormCode.FA3, BatchFileInfo.model_validate(package.batch_file_info()), info)
+        >>> [r.ordinal_number for r in opened.part_upload_requests]  # doctest: +SKIP
+        [1, 2]
+        """
+        body = OpenBatchSessionRequest(
+            form_code=WireFormCode.model_validate(form_code.to_wire()),
+            batch_file=batch_file,
+            encryption=encryption,
+            offline_mode=offline_mode,
+        )
+        return await self._get_model(
+            OpenBatchSessionResponse,
+            OPEN_BATCH,
+            json=body.to_wire(),
+            headers=UPO_V43_HEADER if upo_v43 else None,
+            timeout=timeout,
+        )
+
+    async def close_batch(self, reference_number: str, *, timeout: TimeoutTypes = None) -> None:
+        """``POST /sessions/batch/{referenceNumber}/close``: KSeF starts processing the package.
+
+        21205 (a declared part not uploaded), 21157 (part size differs) and 21208 (upload
+        window over, session cancelled) arrive as :class:`~ksefkit.errors.BadRequest`.
+        """
+        await self._http.request(
+            CLOSE_BATCH, path_params={"ref": reference_number}, timeout=timeout
         )
 
     async def list(
