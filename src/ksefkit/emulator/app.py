@@ -6,7 +6,8 @@ shape KSeF uses for the status (and the ``X-Error-Format`` the client asked for)
 (404), unsupported methods (405) and crashes (500) go through the same renderer, so nothing
 answers in Starlette's plain text. Path parameters are named as in open-api.json and checked
 against their schema by :func:`path_ids` (400/21405), after authentication as in KSeF.
-Pre-signed UPO links are served under ``/storage/upo/{token}`` without a bearer token.
+Pre-signed UPO links and batch part uploads are served under ``/storage/`` without a bearer
+token (:mod:`ksefkit.emulator.storage_routes`).
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from ..crypto import sha256_b64
 from .backends import check_ksef_number, check_reference_number
 from .backends.auth import Claims, TokenType
+from .backends.batch import BATCH_WRITE
 from .backends.sessions import SESSION_LIST, SESSION_READ, SESSION_WRITE
 from .errors import KsefApiError, bad_request, render_error, validation_error
 from .state import EmulatorConfig, EmulatorState
 
 __all__ = [
+    "Handler",
     "api_routes",
     "bearer",
     "client_ip",
@@ -51,12 +54,13 @@ def create_app(state: EmulatorState | None = None, **config: Any) -> Starlette:
     'manual'
     """
     from .admin import admin_routes  # admin imports helpers from this module
+    from .storage_routes import storage_routes  # so does the storage module
 
     emulator = state if state is not None else EmulatorState(EmulatorConfig(**config))
     routes: list[BaseRoute] = [
         Mount("/v2", routes=api_routes(emulator)),
         Mount("/_emulator", routes=admin_routes(emulator)),
-        Route("/storage/upo/{token}", _download(emulator), methods=["GET"]),
+        *storage_routes(emulator),
     ]
     handlers = {KsefApiError: _render, HTTPException: _render_http, Exception: _render_crash}
     app = Starlette(routes=routes, exception_handlers=handlers)
@@ -254,6 +258,16 @@ def _session_routes(state: EmulatorState) -> list[BaseRoute]:
         sessions.close_online(claims, path_ids(request)["referenceNumber"])
         return Response(status_code=204)
 
+    async def open_batch(request: Request) -> Response:
+        claims = _access(state, request, BATCH_WRITE)
+        body = await json_body(request)
+        return JSONResponse(state.batch.open_batch(claims, body, _base_url(request)), 201)
+
+    async def close_batch(request: Request) -> Response:
+        claims = _access(state, request, BATCH_WRITE)
+        state.batch.close_batch(claims, path_ids(request)["referenceNumber"])
+        return Response(status_code=204)
+
     async def list_sessions(request: Request) -> Response:
         claims = _access(state, request, SESSION_LIST)
         query: dict[str, Any] = dict(request.query_params)
@@ -270,6 +284,8 @@ def _session_routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/sessions/online", open_online, methods=["POST"]),
         Route("/sessions/online/{referenceNumber}/invoices", send, methods=["POST"]),
         Route("/sessions/online/{referenceNumber}/close", close, methods=["POST"]),
+        Route("/sessions/batch", open_batch, methods=["POST"]),
+        Route("/sessions/batch/{referenceNumber}/close", close_batch, methods=["POST"]),
         Route("/sessions", list_sessions, methods=["GET"]),
         Route("/sessions/{referenceNumber}", status, methods=["GET"]),
         *_invoice_routes(state),
@@ -341,10 +357,3 @@ def _invoice_routes(state: EmulatorState) -> list[BaseRoute]:
         ),
         Route("/sessions/{referenceNumber}/upo/{upoReferenceNumber}", session_upo, methods=["GET"]),
     ]
-
-
-def _download(state: EmulatorState) -> Handler:
-    async def handler(request: Request) -> Response:
-        return xml_response(state.sessions.download(request.path_params["token"]))
-
-    return handler

@@ -20,6 +20,7 @@ from cryptography import x509
 from ..identifiers import make_reference_number, random_nip
 from .backends.auth import AuthBackend, SeededSubject
 from .backends.auth_sessions import AuthSessions
+from .backends.batch import BatchBackend
 from .backends.processing import Processor
 from .backends.rights import Rights
 from .backends.sessions import SessionsBackend
@@ -66,6 +67,25 @@ class EmulatorConfig:
     session_invoice_limit: int = 10_000
     upo_page_size: int = 10_000
     max_invoice_size: int = 1_000_000
+    #: size limit of an invoice that carries attachments (``Zalacznik``; batch sessions only).
+    max_invoice_size_with_attachment: int = 3_000_000
+    #: directory for uploaded batch parts and unpacked packages; None: ``<db file>-storage``
+    #: next to a file database, a temporary directory (removed on close) for ``:memory:``.
+    storage_dir: str | None = None
+    #: largest batch part before encryption (declared encrypted sizes above its
+    #: encrypted size are 21157).
+    batch_max_part_size: int = 100_000_000
+    #: invoices per batch package (more: session status 420).
+    batch_max_invoices: int = 10_000
+    #: upload window of a batch session, per declared part (20 min x parts, for every part).
+    batch_upload_window_per_part: float = 20 * 60
+    #: archive entries larger than this are refused as a whole (430, zip-bomb guard); smaller
+    #: ones above the invoice size limits fail one by one (invoice status 430).
+    batch_max_entry_size: int = 10_000_000
+    #: cap on the unpacked size of one package (10 000 invoices x 3 MB).
+    batch_max_unpacked_size: int = 30_000_000_000
+    #: largest uncompressed/compressed ratio of a package or of an entry above 1 MB.
+    batch_max_compression_ratio: float = 200.0
     #: reject invoices whose seller (Podmiot1 NIP) differs from a Nip context (status 410).
     check_seller_context: bool = True
     #: skip XSD validation (the pipeline also skips it, with a warning, if no XSD is found).
@@ -153,6 +173,7 @@ class EmulatorState:
         self.auth_sessions = AuthSessions(self)
         self.tokens = TokensBackend(self)
         self.sessions = SessionsBackend(self)
+        self.batch = BatchBackend(self)
         self._closed = False
         if self.config.processing == "background":
             self.processor.start_worker()
@@ -240,6 +261,7 @@ class EmulatorState:
         """Forget every subject, token, session and invoice; keys and secrets stay."""
         with self.processor.paused():
             self.store.wipe()
+            self.batch.wipe_files()
 
     def close(self) -> None:
         """Stop the worker and close the database (idempotent)."""
@@ -248,6 +270,7 @@ class EmulatorState:
         self._closed = True
         self.processor.stop_worker()
         self.store.close()
+        self.batch.close()
 
     def __enter__(self) -> EmulatorState:
         return self

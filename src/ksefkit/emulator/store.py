@@ -68,6 +68,15 @@ CREATE INDEX IF NOT EXISTS invoices_dup ON invoices (seller_nip, invoice_type, i
 CREATE TABLE IF NOT EXISTS upo_pages (
     reference_number TEXT PRIMARY KEY, session_reference TEXT NOT NULL,
     page INTEGER NOT NULL, xml BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS batch_sessions (
+    reference_number TEXT PRIMARY KEY, file_size INTEGER NOT NULL, file_hash TEXT NOT NULL,
+    compression TEXT NOT NULL, offline_mode INTEGER NOT NULL, upload_until TEXT NOT NULL,
+    stage TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batch_parts (
+    session_reference TEXT NOT NULL, ordinal_number INTEGER NOT NULL,
+    file_size INTEGER NOT NULL, file_hash TEXT NOT NULL, path TEXT, uploaded_size INTEGER,
+    uploaded_hash TEXT, uploaded_at TEXT, etag TEXT,
+    PRIMARY KEY (session_reference, ordinal_number));
 CREATE TABLE IF NOT EXISTS blocked_contexts (
     context_type TEXT NOT NULL, context_value TEXT NOT NULL, blocked_at TEXT NOT NULL,
     PRIMARY KEY (context_type, context_value));
@@ -83,6 +92,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("ksef_tokens", "status_details", "TEXT"),
     ("ksef_tokens", "status_changed", "TEXT"),
     ("ksef_tokens", "last_use", "TEXT"),
+    ("invoices", "source_path", "TEXT"),
 )
 
 

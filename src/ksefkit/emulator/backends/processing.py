@@ -5,14 +5,17 @@ restarted emulator resumes them. :class:`Processor` runs them according to the p
 mode: ``immediate`` (inside the request that created them), ``background`` (a daemon worker
 thread, after ``processing_delay``) or ``manual`` (``state.step()``).
 
-Invoice pipeline, in order (KSEF_API.md §9, §18):
+Invoice pipeline, in order (KSEF_API.md §9, §18), shared by online and batch invoices:
 
-1. decrypt with the session key (435); the plaintext must match the declared
+1. online: decrypt with the session key (435); the plaintext must match the declared
    ``invoiceSize``/``invoiceHash`` — also 435, because a wrong key that happens to leave
-   valid padding is indistinguishable from a wrong declaration;
-2. size ≤ ``max_invoice_size``, encoding rules, XSD of the session's form code (430, the
-   problems in ``details``; XSD skipped with one warning when no schema is available);
-3. attachment (``Zalacznik``) in an online session → 415;
+   valid padding is indistinguishable from a wrong declaration. Batch: the file unpacked from
+   the package (:mod:`.batch`; hash and size were measured while unpacking);
+2. size ≤ ``max_invoice_size`` (≤ ``max_invoice_size_with_attachment`` for a batch invoice
+   with ``Zalacznik``), encoding rules, XSD of the session's form code (430, the problems in
+   ``details``; XSD skipped with one warning when no schema is available);
+3. attachment (``Zalacznik``) in an online session → 415 (allowed in batch sessions; the
+   emulator has no attachment-consent register, so every batch context may send them);
 4. seller (Podmiot1 NIP) ≠ NIP context → 410 (``check_seller_context``);
 5. duplicate (seller NIP, RodzajFaktury, P_2) across all sessions → 440 with extensions;
 6. P_1 later than the acceptance day (Europe/Warsaw) → 450;
@@ -54,6 +57,7 @@ _DESCRIPTIONS = {
     435: "Błąd odszyfrowania pliku",
     440: "Duplikat faktury",
     450: "Błąd weryfikacji semantyki dokumentu faktury",
+    500: "Nieznany błąd (500)",
 }
 
 
@@ -139,6 +143,7 @@ class Processor:
         for row in self._closable_sessions():
             if parse_datetime(row["date_closed"]) <= cutoff:
                 items.append(functools.partial(self._finish_session, row["reference_number"]))
+        items.extend(self._state.batch.work(cutoff))
         return items
 
     def _cutoff(self, respect_delay: bool) -> dt.datetime:
@@ -210,22 +215,44 @@ class Processor:
         self._accept(row, session, xml, facts)
 
     def _verify(self, row: Any, session: Any) -> tuple[bytes, InvoiceFacts]:
-        xml = self._decrypt(row, session)
+        batch = session["session_type"] == "Batch"
+        xml = _read_entry(row) if batch else self._decrypt(row, session)
+        return xml, self.check_invoice(xml, row, session, attachments=batch)
+
+    def check_invoice(
+        self, xml: bytes, row: Any, session: Any, *, attachments: bool
+    ) -> InvoiceFacts:
+        """Steps 2-6 of the pipeline on a plaintext invoice (raises :class:`InvoiceVerdict`).
+
+        ``attachments``: whether ``Zalacznik`` is allowed (batch sessions) — such invoices may
+        then be up to ``max_invoice_size_with_attachment``.
+        """
+        config = self._state.config
         form = FormCode[row["form_code"]]
-        problems = self._file_problems(xml, form)
+        limit = config.max_invoice_size_with_attachment if attachments else config.max_invoice_size
+        problems = self._file_problems(xml, form, max(limit, config.max_invoice_size))
         if problems:
             raise InvoiceVerdict(430, problems)
         facts = _facts(xml)
-        if facts.has_attachment:
+        if facts.has_attachment and not attachments:
             raise InvoiceVerdict(
                 415,
                 ["Faktura z załącznikiem może zostać przesłana wyłącznie w sesji wsadowej."],
                 facts=facts,
             )
+        if not facts.has_attachment and len(xml) > config.max_invoice_size:
+            raise InvoiceVerdict(
+                430,
+                [
+                    f"Rozmiar faktury {len(xml)} B bez załącznika przekracza limit"
+                    f" {config.max_invoice_size} B."
+                ],
+                facts=facts,
+            )
         self._check_seller(session, facts)
         self._check_duplicate(facts)
         self._check_issue_date(row, facts)
-        return xml, facts
+        return facts
 
     def _decrypt(self, row: Any, session: Any) -> bytes:
         try:
@@ -245,8 +272,7 @@ class Processor:
             )
         return xml
 
-    def _file_problems(self, xml: bytes, form: FormCode) -> list[str]:
-        limit = self._state.config.max_invoice_size
+    def _file_problems(self, xml: bytes, form: FormCode, limit: int) -> list[str]:
         if len(xml) > limit:
             return [f"Rozmiar faktury {len(xml)} B przekracza limit {limit} B."]
         problems = encoding_problems(xml)
@@ -395,16 +421,17 @@ class Processor:
         )
         with self._store.tx():
             if not total or not total["n"]:
-                self._set_session(reference, 440, "Sesja anulowana", ["Nie przesłano faktur"])
+                self.set_session_status(reference, 440, "Sesja anulowana", ["Nie przesłano faktur"])
             elif not accepted:
-                self._set_session(reference, 445, "Błąd weryfikacji, brak poprawnych faktur")
+                self.set_session_status(reference, 445, "Błąd weryfikacji, brak poprawnych faktur")
             else:
-                self._write_upo_pages(session, accepted)
-                self._set_session(reference, 200, "Sesja interaktywna przetworzona pomyślnie")
+                self.write_upo_pages(session, accepted)
+                self.set_session_status(reference, 200, "Sesja interaktywna przetworzona pomyślnie")
 
-    def _set_session(
+    def set_session_status(
         self, reference: str, code: int, description: str, details: list[str] | None = None
     ) -> None:
+        """Give a session its final status (the AES key is forgotten)."""
         self._store.run(
             "UPDATE sessions SET status_code = ?, status_description = ?, status_details = ?,"
             " date_updated = ?, sym_key = NULL, iv = NULL WHERE reference_number = ?",
@@ -417,7 +444,8 @@ class Processor:
             ),
         )
 
-    def _write_upo_pages(self, session: Any, accepted: list[Any]) -> None:
+    def write_upo_pages(self, session: Any, accepted: list[Any]) -> None:
+        """Sign and store the session UPO pages of the ``accepted`` invoice rows."""
         size = self._state.config.upo_page_size
         chunks = [accepted[i : i + size] for i in range(0, len(accepted), size)]
         for index, chunk in enumerate(chunks, start=1):
@@ -474,6 +502,16 @@ def _document(row: Any) -> UpoDocument:
         row["invoice_hash"],
         row["invoicing_mode"] or "Online",
     )
+
+
+def _read_entry(row: Any) -> bytes:
+    """A batch invoice's plaintext, from the file its package was unpacked into."""
+    path = row["source_path"]
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except (OSError, TypeError):
+        raise InvoiceVerdict(500, [f"Nie odnaleziono pliku faktury {row['file_name']}."]) from None
 
 
 def _facts(xml: bytes) -> InvoiceFacts:

@@ -101,19 +101,38 @@ class SessionsBackend:
         wrapped = b64decode_strict(req.encryption.encryptedSymmetricKey, "encryptedSymmetricKey")
         iv = b64decode_strict(req.encryption.initializationVector, "initializationVector")
         private = self._state.keys.private_key(SYMMETRIC_KEY, req.encryption.publicKeyId)
-        key = _unwrap(private, wrapped, iv)
+        key = self.unwrap_key(private, wrapped, iv)
+        status = (100, "Sesja interaktywna otwarta") if key else (415, _KEY_ERROR)
+        reference, now = self.create_session(claims, "Online", form, key, iv, status)
+        until = now + dt.timedelta(seconds=self._state.config.session_lifetime)
+        return {"referenceNumber": reference, "validUntil": isoformat(until)}
+
+    def create_session(
+        self,
+        claims: Claims,
+        session_type: Literal["Online", "Batch"],
+        form: FormCode,
+        key: bytes | None,
+        iv: bytes,
+        status: tuple[int, str],
+    ) -> tuple[str, dt.datetime]:
+        """Insert a session row (SO or SB); returns its reference number and open time.
+
+        ``validUntil`` is the open time + ``session_lifetime`` (12 h) for both kinds.
+        """
         now = self._state.clock.now()
         until = now + dt.timedelta(seconds=self._state.config.session_lifetime)
-        reference = self._state.ids.reference("SO", self._state.today())
-        status = (100, "Sesja interaktywna otwarta") if key else (415, _KEY_ERROR)
+        type_code = "SO" if session_type == "Online" else "SB"
+        reference = self._state.ids.reference(type_code, self._state.today())
         token_ref = self._token_reference(claims.reference_number)
         self._store.run(
             "INSERT INTO sessions (reference_number, session_type, context_type, context_value,"
             " subject_value, auth_reference, token_reference, form_code, sym_key, iv,"
             " status_code, status_description, date_created, date_updated, valid_until,"
-            " upo_version) VALUES (?, 'Online', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'v4-3')",
+            " upo_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'v4-3')",
             (
                 reference,
+                session_type,
                 claims.context_type,
                 claims.context_value,
                 claims.subject_value,
@@ -129,7 +148,12 @@ class SessionsBackend:
                 isoformat(until),
             ),
         )
-        return {"referenceNumber": reference, "validUntil": isoformat(until)}
+        return reference, now
+
+    @staticmethod
+    def unwrap_key(private: Any, wrapped: bytes, iv: bytes) -> bytes | None:
+        """The session's AES key, or None when it cannot be used (the session then fails: 415)."""
+        return _unwrap(private, wrapped, iv)
 
     def send_invoice(self, claims: Claims, reference: str, body: object) -> dict[str, Any]:
         """``POST /sessions/online/{ref}/invoices`` → 202 ``{referenceNumber}``."""
@@ -197,6 +221,11 @@ class SessionsBackend:
 
     def _writable_session(self, claims: Claims, reference: str, action: str) -> Any:
         session = self._session(claims, reference)
+        if session["session_type"] != "Online":
+            raise bad_request(
+                21173,
+                f"Sesja interaktywna o numerze referencyjnym {reference} nie została znaleziona.",
+            )
         if session["status_code"] != 100:
             raise bad_request(
                 21180, f"Status sesji {session['status_code']} uniemożliwia {action}."
@@ -219,10 +248,13 @@ class SessionsBackend:
     # -- lookups ---------------------------------------------------------------------------
 
     def expire_due(self) -> int:
-        """Auto-close open sessions whose ``validUntil`` passed (→ 170); returns how many."""
+        """Auto-close open online sessions whose ``validUntil`` passed (→ 170) and cancel
+        batch sessions left open for 12 h (→ 440); returns how many sessions changed."""
+        cancelled = self._state.batch.expire_due()
         now = self._state.clock.now()
         rows = self._store.all(
-            "SELECT reference_number, valid_until FROM sessions WHERE status_code = 100"
+            "SELECT reference_number, valid_until FROM sessions"
+            " WHERE status_code = 100 AND session_type = 'Online'"
         )
         due = [r for r in rows if parse_datetime(r["valid_until"]) <= now]
         with self._store.tx():
@@ -240,7 +272,11 @@ class SessionsBackend:
                 )
         if due:
             self._state.processor.kick()
-        return len(due)
+        return len(due) + cancelled
+
+    def session_row(self, claims: Claims, reference: str) -> Any:
+        """The session ``claims`` may see (timeouts applied first); 21173 otherwise."""
+        return self._session(claims, reference)
 
     def _session(self, claims: Claims, reference: str) -> Any:
         self.expire_due()

@@ -1,0 +1,718 @@
+"""Batch sessions: open, pre-signed part uploads, close, unpack, finish, timeouts (§6).
+
+Rules only (no HTTP). The lifecycle of a batch session row (``sessions.session_type =
+'Batch'``) and its ``batch_sessions.stage``:
+
+* open → status 100, stage ``open``; one ``batch_parts`` row per declared part. Upload links
+  are valid for ``batch_upload_window_per_part`` × parts from the open (each part gets the
+  whole window); ``validUntil`` = open + ``session_lifetime`` (12 h).
+* part upload (``PUT /storage/batch/{ref}/batch-parts/{n}?sv&se&sr&sp&sig``, no bearer):
+  HMAC-SHA256 signature over (session, ordinal, expiry, permission) with the emulator secret;
+  the body is streamed into ``<storage>/batch/<ref>/part-<n>.upload``, its size and SHA-256
+  counted while written, and renamed to ``part-<n>.bin`` only when both match the declaration
+  (a re-upload replaces the part). Errors are :class:`StorageError` (Azure Blob codes).
+* close → 21173 / 21180 / 21208 (after the upload window: the session is cancelled, 440) /
+  21205 (part not uploaded) / 21157 (stored size ≠ declared) → status 150, stage ``closed``.
+* unpack (a work item of the processor): key unwrap failed → 415; decrypt parts → 435;
+  archive size/hash → 405; unpack → 430 / 420; no files → 440 "Nie przesłano faktur";
+  otherwise one invoice row per file (status 100, ``invoiceFileName``, ``invoicingDate`` =
+  session open time, ``offlineMode`` of the session) and stage ``unpacked``. Each invoice then
+  runs through the online pipeline (:mod:`.processing`) with attachments allowed.
+  An unexpected exception ends the session with 500 "Nieznany błąd (500)" and details.
+* finish (no invoice left at 100): 200 with session UPO pages if any invoice succeeded, else 445.
+* 12 h without close → 440 "Przekroczono czas wysyłki" (lazily on every session lookup and in
+  the worker). Files of a session are removed once it reaches a final status.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import os
+import shutil
+import tempfile
+import threading
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ...crypto import SymmetricKey, encrypted_size
+from ...formcodes import FormCode
+from ..clock import isoformat, parse_datetime
+from ..errors import bad_request, validation_error
+from ..keys import SYMMETRIC_KEY
+from . import b64decode_strict, dumps, parse_body
+from .auth import Claims
+from .unpack import PackageError, UnpackLimits, decrypt_parts, unpack
+
+if TYPE_CHECKING:
+    from ..state import EmulatorState
+
+__all__ = ["BATCH_FORMS", "BATCH_WRITE", "BatchBackend", "PartUpload", "StorageError"]
+
+BATCH_WRITE = ("InvoiceWrite", "EnforcementOperations")
+#: Form codes a batch session accepts (no PEF).
+BATCH_FORMS = (FormCode.FA2, FormCode.FA3, FormCode.FA_RR1)
+_MAX_PARTS = 50
+_MAX_PACKAGE = 5_000_000_000
+_SAS_VERSION = "2025-01-05"
+_CANCELLED = "Sesja anulowana"
+_UPLOAD_TIMEOUT = "Przekroczono czas wysyłki"
+
+
+class _FormCodeBody(BaseModel):
+    systemCode: str
+    schemaVersion: str
+    value: str
+
+
+class _EncryptionBody(BaseModel):
+    encryptedSymmetricKey: str
+    initializationVector: str
+    publicKeyId: str | None = None
+
+
+class _PartBody(BaseModel):
+    ordinalNumber: int = Field(ge=1)
+    fileSize: int = Field(ge=1)
+    fileHash: str = Field(min_length=44, max_length=44)
+
+
+class _BatchFileBody(BaseModel):
+    fileSize: int = Field(ge=1, le=_MAX_PACKAGE)
+    fileHash: str = Field(min_length=44, max_length=44)
+    compressionType: Literal["Zip", "TarGz"] | None = None
+    fileParts: list[_PartBody] = Field(min_length=1)
+
+
+class _OpenBatchBody(BaseModel):
+    formCode: _FormCodeBody
+    batchFile: _BatchFileBody
+    encryption: _EncryptionBody
+    offlineMode: bool = False
+
+
+class StorageError(Exception):
+    """An Azure-Blob-style error of the part-upload endpoint.
+
+    ``code`` is the ``x-ms-error-code``; ``extra`` holds additional XML elements such as
+    ``HeaderName`` or ``AuthenticationErrorDetail``.
+    """
+
+    def __init__(self, status: int, code: str, message: str, **extra: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def _auth_failed(detail: str) -> StorageError:
+    return StorageError(
+        403,
+        "AuthenticationFailed",
+        "Server failed to authenticate the request. Make sure the value of Authorization"
+        " header is formed correctly including the signature.",
+        AuthenticationErrorDetail=detail,
+    )
+
+
+class BatchBackend:
+    """Batch-session state over the store and the storage directory."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self._state = state
+        self._store = state.store
+        self._lock = threading.Lock()
+        self._temp_root: Path | None = None
+
+    # -- storage ---------------------------------------------------------------------------
+
+    def storage_root(self) -> Path:
+        """Where parts and unpacked packages live (created on first use)."""
+        with self._lock:
+            configured = self._state.config.storage_dir
+            if configured:
+                root = Path(configured)
+            elif self._state.config.db_path != ":memory:":
+                db = Path(self._state.config.db_path)
+                root = db.with_name(db.stem + "-storage")
+            else:
+                if self._temp_root is None:
+                    self._temp_root = Path(tempfile.mkdtemp(prefix="ksefkit-emulator-"))
+                root = self._temp_root
+            root.mkdir(parents=True, exist_ok=True)
+            return root
+
+    def session_dir(self, reference: str) -> Path:
+        """The directory of one batch session's files."""
+        return self.storage_root() / "batch" / reference
+
+    def wipe_files(self) -> None:
+        """Remove every stored part and unpacked package (``reset``)."""
+        shutil.rmtree(self.storage_root() / "batch", ignore_errors=True)
+
+    def close(self) -> None:
+        """Remove the temporary storage of an in-memory emulator (idempotent)."""
+        with self._lock:
+            if self._temp_root is not None:
+                shutil.rmtree(self._temp_root, ignore_errors=True)
+                self._temp_root = None
+
+    def _drop_files(self, reference: str) -> None:
+        shutil.rmtree(self.session_dir(reference), ignore_errors=True)
+
+    # -- open ------------------------------------------------------------------------------
+
+    def open_batch(self, claims: Claims, body: object, base_url: str) -> dict[str, Any]:
+        """``POST /sessions/batch`` → 201 ``{referenceNumber, partUploadRequests}``."""
+        req = parse_body(_OpenBatchBody, body)
+        fc = req.formCode
+        form = FormCode.from_wire(fc.systemCode, fc.schemaVersion, fc.value)
+        if form not in BATCH_FORMS:
+            raise validation_error("Wskazany kod formularza nie jest wspierany w sesji wsadowej.")
+        parts = req.batchFile.fileParts
+        self._check_parts(parts)
+        b64decode_strict(req.batchFile.fileHash, "batchFile.fileHash")
+        for p in parts:
+            b64decode_strict(p.fileHash, f"fileParts[{p.ordinalNumber}].fileHash")
+        wrapped = b64decode_strict(req.encryption.encryptedSymmetricKey, "encryptedSymmetricKey")
+        iv = b64decode_strict(req.encryption.initializationVector, "initializationVector")
+        private = self._state.keys.private_key(SYMMETRIC_KEY, req.encryption.publicKeyId)
+        key = self._state.sessions.unwrap_key(private, wrapped, iv)
+        window = dt.timedelta(seconds=self._state.config.batch_upload_window_per_part * len(parts))
+        with self._store.tx():
+            reference, now = self._state.sessions.create_session(
+                claims, "Batch", form, key, iv, (100, "Sesja wsadowa rozpoczęta")
+            )
+            upload_until = now + window
+            self._store.run(
+                "INSERT INTO batch_sessions VALUES (?, ?, ?, ?, ?, ?, 'open')",
+                (
+                    reference,
+                    req.batchFile.fileSize,
+                    req.batchFile.fileHash,
+                    req.batchFile.compressionType or "Zip",
+                    int(req.offlineMode),
+                    isoformat(upload_until),
+                ),
+            )
+            for part in parts:
+                self._store.run(
+                    "INSERT INTO batch_parts (session_reference, ordinal_number, file_size,"
+                    " file_hash) VALUES (?, ?, ?, ?)",
+                    (reference, part.ordinalNumber, part.fileSize, part.fileHash),
+                )
+        base = (self._state.config.public_url or base_url).rstrip("/")
+        requests = [
+            {
+                "ordinalNumber": p.ordinalNumber,
+                "method": "PUT",
+                "url": base + self.part_url(reference, p.ordinalNumber, upload_until),
+                "headers": {"x-ms-blob-type": "BlockBlob"},
+            }
+            for p in sorted(parts, key=lambda p: p.ordinalNumber)
+        ]
+        return {"referenceNumber": reference, "partUploadRequests": requests}
+
+    def _check_parts(self, parts: list[_PartBody]) -> None:
+        if len(parts) > _MAX_PARTS:
+            raise bad_request(
+                21161, f"Zadeklarowano {len(parts)} części, dozwolone jest {_MAX_PARTS}."
+            )
+        ordinals = sorted(p.ordinalNumber for p in parts)
+        if ordinals != list(range(1, len(parts) + 1)):
+            raise validation_error(
+                "fileParts: numery porządkowe części muszą być unikalne i kolejne od 1"
+                f" do {len(parts)}."
+            )
+        plain_max = self._state.config.batch_max_part_size
+        limit = encrypted_size(plain_max)
+        too_big = [p for p in parts if p.fileSize > limit]
+        if too_big:
+            raise bad_request(
+                21157,
+                *(
+                    f"Część {p.ordinalNumber} przekracza {plain_max // 1_000_000}MB"
+                    f" (rozmiar po zaszyfrowaniu {p.fileSize} B > {limit} B)."
+                    for p in too_big
+                ),
+            )
+
+    # -- pre-signed links ------------------------------------------------------------------
+
+    def part_url(self, reference: str, ordinal: int, expiry: dt.datetime) -> str:
+        """The path and SAS-like query of one part's upload link."""
+        se = expiry.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        query = {
+            "sv": _SAS_VERSION,
+            "se": se,
+            "sr": "b",
+            "sp": "w",
+            "sig": self._sign(reference, str(ordinal), se, "w"),
+        }
+        return f"/storage/batch/{reference}/batch-parts/{ordinal}?" + urllib.parse.urlencode(query)
+
+    def _sign(self, reference: str, ordinal: str, se: str, sp: str) -> str:
+        message = "\n".join(("batch-part", reference, ordinal, se, sp)).encode()
+        mac = hmac.new(self._state.jwt_secret, message, hashlib.sha256).digest()
+        return base64.b64encode(mac).decode("ascii")
+
+    # -- part upload -----------------------------------------------------------------------
+
+    def begin_upload(
+        self,
+        reference: str,
+        ordinal: str,
+        query: dict[str, str],
+        blob_type: str | None,
+        content_length: str | None,
+    ) -> PartUpload:
+        """Check a part upload before its body is read (signature, expiry, header, session)."""
+        if "sig" not in query:
+            raise StorageError(
+                401,
+                "NoAuthenticationInformation",
+                "Server failed to authenticate the request. Please refer to the information"
+                " in the www-authenticate header.",
+            )
+        se, sp = query.get("se", ""), query.get("sp", "")
+        expected = self._sign(reference, ordinal, se, sp)
+        if not hmac.compare_digest(expected.encode(), query["sig"].encode()) or "w" not in sp:
+            raise _auth_failed("Signature did not match.")
+        now = self._state.clock.now()
+        try:
+            expiry = parse_datetime(se)
+        except ValueError:
+            raise _auth_failed("Signed expiry time is not a valid date.") from None
+        if now >= expiry:
+            raise _auth_failed(
+                f"Signature not valid in the specified time frame: Expiry"
+                f" [{_http_date(expiry)}] - Current [{_http_date(now)}]"
+            )
+        if blob_type is None:
+            raise StorageError(
+                400,
+                "MissingRequiredHeader",
+                "An HTTP header that's mandatory for this request is not specified.",
+                HeaderName="x-ms-blob-type",
+            )
+        if blob_type != "BlockBlob":
+            raise StorageError(
+                400,
+                "InvalidHeaderValue",
+                "The value for one of the HTTP headers is not in the correct format.",
+                HeaderName="x-ms-blob-type",
+                HeaderValue=blob_type,
+            )
+        part = self._part_row(reference, int(ordinal))
+        if content_length is not None and content_length.strip() != str(part["file_size"]):
+            raise _size_mismatch(part, content_length.strip())
+        directory = self.session_dir(reference)
+        directory.mkdir(parents=True, exist_ok=True)
+        return PartUpload(self, part, directory)
+
+    def _part_row(self, reference: str, ordinal: int) -> Any:
+        self._state.sessions.expire_due()
+        row = self._store.one(
+            "SELECT p.*, b.stage FROM batch_parts p JOIN batch_sessions b"
+            " ON b.reference_number = p.session_reference"
+            " WHERE p.session_reference = ? AND p.ordinal_number = ?",
+            (reference, ordinal),
+        )
+        if row is None:
+            raise StorageError(404, "BlobNotFound", "The specified blob does not exist.")
+        if row["stage"] != "open":
+            raise _not_authorized()
+        return row
+
+    def store_part(self, part: Any, temp: Path, size: int, digest: str) -> str:
+        """Keep an uploaded part whose size and hash matched; returns its ETag."""
+        reference, ordinal = part["session_reference"], part["ordinal_number"]
+        final = temp.with_name(f"part-{ordinal}.bin")
+        etag = '"0x' + hashlib.sha256(f"{digest}{uuid.uuid4()}".encode()).hexdigest()[:15].upper()
+        with self._store.tx():
+            stage = self._store.one(
+                "SELECT stage FROM batch_sessions WHERE reference_number = ?", (reference,)
+            )
+            if stage is None or stage["stage"] != "open":
+                raise _not_authorized()
+            os.replace(temp, final)
+            self._store.run(
+                "UPDATE batch_parts SET path = ?, uploaded_size = ?, uploaded_hash = ?,"
+                " uploaded_at = ?, etag = ? WHERE session_reference = ? AND ordinal_number = ?",
+                (
+                    str(final),
+                    size,
+                    digest,
+                    isoformat(self._state.clock.now()),
+                    etag,
+                    reference,
+                    ordinal,
+                ),
+            )
+            self._touch(reference)
+        return etag
+
+    # -- close -----------------------------------------------------------------------------
+
+    def close_batch(self, claims: Claims, reference: str) -> None:
+        """``POST /sessions/batch/{ref}/close`` → 204; the session goes to 150."""
+        with self._store.tx():
+            session = self._state.sessions.session_row(claims, reference)
+            batch = self._store.one(
+                "SELECT * FROM batch_sessions WHERE reference_number = ?", (reference,)
+            )
+            if session["session_type"] != "Batch" or batch is None:
+                raise bad_request(
+                    21173,
+                    f"Sesja wsadowa o numerze referencyjnym {reference} nie została znaleziona.",
+                )
+            if session["status_code"] == 440 and _UPLOAD_TIMEOUT in (
+                session["status_details"] or ""
+            ):
+                raise bad_request(21208, "Sesja anulowana, przekroczony czas wysyłki.")
+            if session["status_code"] != 100:
+                raise bad_request(
+                    21180, f"Status sesji {session['status_code']} uniemożliwia jej zamknięcie."
+                )
+            now = self._state.clock.now()
+            if now >= parse_datetime(batch["upload_until"]):
+                self._cancel(reference, now)
+                cancelled = True
+            else:
+                cancelled = False
+                self._check_uploaded(reference)
+                stamp = isoformat(now)
+                self._store.run(
+                    "UPDATE sessions SET status_code = 150, status_description = ?,"
+                    " date_closed = ?, date_updated = ? WHERE reference_number = ?",
+                    ("Trwa przetwarzanie", stamp, stamp, reference),
+                )
+                self._store.run(
+                    "UPDATE batch_sessions SET stage = 'closed' WHERE reference_number = ?",
+                    (reference,),
+                )
+        if cancelled:
+            self._drop_files(reference)
+            raise bad_request(21208, "Sesja anulowana, przekroczony czas wysyłki.")
+        self._state.processor.kick()
+
+    def _check_uploaded(self, reference: str) -> None:
+        parts = self._store.all(
+            "SELECT * FROM batch_parts WHERE session_reference = ? ORDER BY ordinal_number",
+            (reference,),
+        )
+        missing = [p for p in parts if p["path"] is None or not Path(p["path"]).is_file()]
+        if missing:
+            raise bad_request(
+                21205,
+                *(
+                    f"Nie przesłano zadeklarowanej '{p['ordinal_number']}' części pliku."
+                    for p in missing
+                ),
+            )
+        wrong = [
+            p
+            for p in parts
+            if p["uploaded_size"] != p["file_size"]
+            or Path(p["path"]).stat().st_size != p["file_size"]
+        ]
+        if wrong:
+            raise bad_request(
+                21157,
+                *(
+                    f"Zadeklarowany rozmiar części '{p['ordinal_number']}' nie zgadza się"
+                    " z rzeczywistym."
+                    for p in wrong
+                ),
+            )
+
+    # -- timeouts --------------------------------------------------------------------------
+
+    def expire_due(self) -> int:
+        """Cancel open batch sessions past ``validUntil`` (→ 440); returns how many."""
+        now = self._state.clock.now()
+        rows = self._store.all(
+            "SELECT reference_number, valid_until FROM sessions"
+            " WHERE session_type = 'Batch' AND status_code = 100"
+        )
+        due = [r["reference_number"] for r in rows if parse_datetime(r["valid_until"]) <= now]
+        with self._store.tx():
+            for reference in due:
+                self._cancel(reference, now)
+        for reference in due:
+            self._drop_files(reference)
+        return len(due)
+
+    def _cancel(self, reference: str, now: dt.datetime) -> None:
+        stamp = isoformat(now)
+        self._store.run(
+            "UPDATE sessions SET status_code = 440, status_description = ?, status_details = ?,"
+            " date_closed = COALESCE(date_closed, ?), date_updated = ?, sym_key = NULL, iv = NULL"
+            " WHERE reference_number = ? AND status_code = 100",
+            (_CANCELLED, dumps([_UPLOAD_TIMEOUT]), stamp, stamp, reference),
+        )
+        self._store.run(
+            "UPDATE batch_sessions SET stage = 'done' WHERE reference_number = ?", (reference,)
+        )
+
+    # -- processing (work items of the Processor) ------------------------------------------
+
+    def work(self, cutoff: dt.datetime) -> list[Callable[[], None]]:
+        """Due batch work: packages to unpack (closed before ``cutoff``), sessions to finish."""
+        items: list[Callable[[], None]] = []
+        rows = self._store.all(
+            "SELECT s.reference_number, s.date_closed, b.stage FROM sessions s"
+            " JOIN batch_sessions b ON b.reference_number = s.reference_number"
+            " WHERE s.status_code = 150 AND b.stage IN ('closed', 'unpacked')"
+            " AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_reference ="
+            " s.reference_number AND i.status_code = 100)"
+        )
+        for row in rows:
+            if parse_datetime(row["date_closed"]) > cutoff:
+                continue
+            ref = row["reference_number"]
+            step = self._unpack if row["stage"] == "closed" else self._finish
+            items.append(functools.partial(self._guarded, ref, step))
+        return items
+
+    def _guarded(self, reference: str, step: Callable[[str], None]) -> None:
+        try:
+            step(reference)
+        except Exception as exc:  # an emulator bug must not leave the session at 150
+            self._end(reference, 500, "Nieznany błąd (500)", [f"{type(exc).__name__}: {exc}"])
+
+    def _unpack(self, reference: str) -> None:
+        session = self._store.one(
+            "SELECT * FROM sessions WHERE reference_number = ? AND status_code = 150",
+            (reference,),
+        )
+        batch = self._store.one(
+            "SELECT * FROM batch_sessions WHERE reference_number = ? AND stage = 'closed'",
+            (reference,),
+        )
+        if session is None or batch is None:
+            return
+        if session["sym_key"] is None:
+            self._end(reference, 415, "Błąd odszyfrowania dostarczonego klucza")
+            return
+        try:
+            entries = self._extract(session, batch)
+        except PackageError as exc:
+            self._end(reference, exc.code, _PACKAGE_DESCRIPTIONS[exc.code], exc.details)
+            return
+        if not entries:
+            self._end(reference, 440, _CANCELLED, ["Nie przesłano faktur"])
+            return
+        self._queue_invoices(session, batch, entries)
+
+    def _extract(self, session: Any, batch: Any) -> list[Any]:
+        reference = session["reference_number"]
+        directory = self.session_dir(reference)
+        directory.mkdir(parents=True, exist_ok=True)
+        parts = self._store.all(
+            "SELECT path FROM batch_parts WHERE session_reference = ? ORDER BY ordinal_number",
+            (reference,),
+        )
+        key = SymmetricKey(bytes(session["sym_key"]), bytes(session["iv"]))
+        archive = directory / "package.bin"
+        size, digest = decrypt_parts([Path(p["path"]) for p in parts], key, archive)
+        if size != batch["file_size"] or digest != batch["file_hash"]:
+            raise PackageError(
+                405,
+                f"Rozmiar lub skrót odszyfrowanej paczki ({size} B, {digest}) nie zgadza się"
+                f" z zadeklarowanym ({batch['file_size']} B, {batch['file_hash']}).",
+            )
+        config = self._state.config
+        limits = UnpackLimits(
+            max_entries=config.batch_max_invoices,
+            max_entry_size=config.batch_max_entry_size,
+            max_total_size=config.batch_max_unpacked_size,
+            max_ratio=config.batch_max_compression_ratio,
+        )
+        entries_dir = directory / "invoices"
+        shutil.rmtree(entries_dir, ignore_errors=True)  # a restarted unpack starts afresh
+        entries = unpack(archive, batch["compression"], entries_dir, limits)
+        archive.unlink(missing_ok=True)
+        return entries
+
+    def _queue_invoices(self, session: Any, batch: Any, entries: list[Any]) -> None:
+        reference = session["reference_number"]
+        with self._store.tx():
+            for ordinal, entry in enumerate(entries, start=1):
+                self._store.run(
+                    "INSERT INTO invoices (reference_number, session_reference, ordinal_number,"
+                    " invoice_hash, invoice_size, offline_mode, invoicing_date, status_code,"
+                    " status_description, form_code, file_name, source_path)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 100, ?, ?, ?, ?)",
+                    (
+                        self._state.ids.reference("EE", self._state.today()),
+                        reference,
+                        ordinal,
+                        entry.sha256,
+                        entry.size,
+                        batch["offline_mode"],
+                        session["date_created"],
+                        "Faktura przyjęta do dalszego przetwarzania",
+                        session["form_code"],
+                        _file_name(entry.name),
+                        str(entry.path),
+                    ),
+                )
+            self._store.run(
+                "UPDATE batch_sessions SET stage = 'unpacked' WHERE reference_number = ?",
+                (reference,),
+            )
+            self._touch(reference)
+        for part in self._store.all(
+            "SELECT path FROM batch_parts WHERE session_reference = ?", (reference,)
+        ):
+            if part["path"]:
+                Path(part["path"]).unlink(missing_ok=True)
+
+    def _finish(self, reference: str) -> None:
+        session = self._store.one(
+            "SELECT * FROM sessions WHERE reference_number = ? AND status_code = 150",
+            (reference,),
+        )
+        if session is None:
+            return
+        accepted = self._store.all(
+            "SELECT * FROM invoices WHERE session_reference = ? AND status_code = 200"
+            " ORDER BY ordinal_number",
+            (reference,),
+        )
+        if not accepted:
+            self._end(reference, 445, "Błąd weryfikacji, brak poprawnych faktur")
+            return
+        with self._store.tx():
+            self._state.processor.write_upo_pages(session, accepted)
+            self._end(reference, 200, "Sesja wsadowa przetworzona pomyślnie")
+
+    def _end(
+        self, reference: str, code: int, description: str, details: list[str] | None = None
+    ) -> None:
+        with self._store.tx():
+            self._state.processor.set_session_status(reference, code, description, details)
+            self._store.run(
+                "UPDATE batch_sessions SET stage = 'done' WHERE reference_number = ?",
+                (reference,),
+            )
+            # Invoices still waiting when the package failed are cancelled with the session.
+            self._store.run(
+                "UPDATE invoices SET status_code = 405, status_description = ?"
+                " WHERE session_reference = ? AND status_code = 100",
+                ("Przetwarzanie anulowane z powodu błędu sesji", reference),
+            )
+        self._drop_files(reference)
+
+    def _touch(self, reference: str) -> None:
+        self._store.run(
+            "UPDATE sessions SET date_updated = ? WHERE reference_number = ?",
+            (isoformat(self._state.clock.now()), reference),
+        )
+
+
+class PartUpload:
+    """One part upload in progress: ``write`` chunks, then ``finish`` (or ``abort``).
+
+    Used as a context manager: leaving the block without ``finish`` removes the partial file.
+    """
+
+    def __init__(self, backend: BatchBackend, part: Any, directory: Path) -> None:
+        self._backend = backend
+        self._part = part
+        self.path = directory / f"part-{part['ordinal_number']}.{uuid.uuid4().hex}.upload"
+        self._file = self.path.open("wb")
+        self._digest = hashlib.sha256()
+        self.size = 0
+        self.writes = 0
+        self._done = False
+
+    def write(self, chunk: bytes) -> None:
+        """Append a chunk; more bytes than declared is 400 at once."""
+        self.size += len(chunk)
+        if self.size > self._part["file_size"]:
+            raise _size_mismatch(self._part, f"więcej niż {self._part['file_size']}")
+        self._digest.update(chunk)
+        self._file.write(chunk)
+        self.writes += 1
+
+    def finish(self) -> str:
+        """Check size and hash against the declaration, keep the part; returns the ETag."""
+        self._file.close()
+        if self.size != self._part["file_size"]:
+            raise _size_mismatch(self._part, str(self.size))
+        digest = base64.b64encode(self._digest.digest()).decode("ascii")
+        if digest != self._part["file_hash"]:
+            raise StorageError(
+                400,
+                "Md5Mismatch",
+                f"The SHA-256 of the content ({digest}) does not match the fileHash declared"
+                f" for part {self._part['ordinal_number']} ({self._part['file_hash']}).",
+            )
+        etag = self._backend.store_part(self._part, self.path, self.size, digest)
+        self._done = True
+        return etag
+
+    def abort(self) -> None:
+        """Drop the partial file (idempotent)."""
+        self._file.close()
+        if not self._done:
+            self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> PartUpload:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.abort()
+
+
+_PACKAGE_DESCRIPTIONS = {
+    405: "Błąd weryfikacji poprawności dostarczonych elementów paczki",
+    420: "Przekroczony limit faktur w sesji",
+    430: "Błąd dekompresji pierwotnego archiwum",
+    435: "Błąd odszyfrowania zaszyfrowanych części archiwum",
+}
+
+
+def _not_authorized() -> StorageError:
+    return StorageError(
+        403, "AuthorizationFailure", "This request is not authorized to perform this operation."
+    )
+
+
+def _size_mismatch(part: Any, actual: str) -> StorageError:
+    return StorageError(
+        400,
+        "InvalidBlobOrBlock",
+        f"The specified blob or block content is invalid: part {part['ordinal_number']}"
+        f" declared fileSize {part['file_size']} B, received {actual} B.",
+    )
+
+
+def _file_name(name: str) -> str:
+    """``invoiceFileName`` (at most 128 characters: the end of a longer path is kept).
+
+    >>> _file_name("a/b.xml"), len(_file_name("x" * 200 + ".xml"))
+    ('a/b.xml', 128)
+    """
+    return name if len(name) <= 128 else name[-128:]
+
+
+def _http_date(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
