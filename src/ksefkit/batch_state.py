@@ -148,9 +148,7 @@ class BatchSessionState(BaseModel):
         )
 
     def with_uploaded(self, ordinal_number: int) -> BatchSessionState:
-        return self.model_copy(
-            update={"uploaded": tuple(sorted({*self.uploaded, ordinal_number}))}
-        )
+        return self.model_copy(update={"uploaded": tuple(sorted({*self.uploaded, ordinal_number}))})
 
     def with_closed(self) -> BatchSessionState:
         return self.model_copy(update={"closed": True})

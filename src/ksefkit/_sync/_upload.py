@@ -209,9 +209,12 @@ def _azure_error(response: httpx.Response) -> tuple[str | None, str | None]:
     """Storage's error code and message (Azure XML, KSeF-style JSON or plain text)."""
     text = response.text[:4000]
     code = re.search(r"<Code>([^<]{1,100})</Code>", text)
-    message = re.search(r"<Message>([^<]{1,300})", text)
+    message = re.search(r"<Message>([^<\n]{1,300})", text)
+    # Azure explains a refused signature (e.g. an expired link) in a separate element.
+    detail = re.search(r"<AuthenticationErrorDetail>([^<]{1,300})<", text)
     if code or message:
-        return (code.group(1) if code else None, message.group(1).strip() if message else None)
+        said = [m.group(1).strip() for m in (detail or message,) if m]
+        return (code.group(1) if code else None, said[0] if said else None)
     header = response.headers.get("x-ms-error-code")
     described = map_error(response, "upload").description  # JSON error bodies
     if described:
@@ -222,7 +225,8 @@ def _azure_error(response: httpx.Response) -> tuple[str | None, str | None]:
 
 
 def _expired(part: PartUpload, message: str | None) -> bool:
-    if message and "expir" in message.lower():
+    said = (message or "").lower()
+    if "expir" in said or "time frame" in said:
         return True
     now = datetime.now(UTC)
     return part.valid_until is not None and now >= part.valid_until
