@@ -83,6 +83,8 @@ COMPRESSION_TYPES = ("Zip", "TarGz")
 MANIFEST_NAME = "package.json"
 
 _CHUNK = 1024 * 1024
+_GROUP_BYTES = 256 * 1024
+_GROUP_COUNT = 64
 _ARCHIVE_TEMP = ".archive.tmp"
 _PART_NAME = "part-{:03d}.aes"
 _ATTACHMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Zalacznik[\s/>]")
@@ -329,11 +331,15 @@ def _is_path(item: object) -> bool:
     return isinstance(item, str | os.PathLike)
 
 
-def _directory_files(directory: Path) -> list[Path]:
-    return sorted(
-        (p for p in directory.iterdir() if p.suffix.lower() == ".xml" and p.is_file()),
-        key=lambda p: p.name,
-    )
+def _directory_files(directory: Path) -> tuple[list[Path], int]:
+    """The ``*.xml`` files (any case) of a directory, sorted by name, and their total size."""
+    found: list[tuple[str, Path, int]] = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.lower().endswith(".xml") and entry.is_file():
+                found.append((entry.name, Path(entry.path), entry.stat().st_size))
+    found.sort()
+    return [path for _, path, _ in found], sum(size for _, _, size in found)
 
 
 def _resolve_source(
@@ -343,14 +349,13 @@ def _resolve_source(
     if _is_path(source):
         root = Path(cast("os.PathLike[str]", source))
         if root.is_dir():
-            files = _directory_files(root)
+            files, total = _directory_files(root)
             if not files:
                 raise ConfigurationError(f"no *.xml files in {root}")
-        elif root.is_file():
-            files = [root]
-        else:
-            raise ConfigurationError(f"no such file or directory: {root}")
-        return files, sum(p.stat().st_size for p in files)
+            return files, total
+        if root.is_file():
+            return [root], root.stat().st_size
+        raise ConfigurationError(f"no such file or directory: {root}")
     if isinstance(source, list | tuple) and source and all(_is_path(i) for i in source):
         try:
             total = sum(Path(i).stat().st_size for i in source)
@@ -445,18 +450,51 @@ def _prepare(item: _Item, checks: _Checks, failed: threading.Event) -> _Prepared
     return prepared
 
 
-def _ordered(
-    executor: Executor, fn: Callable[[_Item], _Prepared], items: Iterator[_Item], window: int
-) -> Iterator[_Prepared]:
-    """``map(fn, items)`` on ``executor``, in order, with at most ``window`` calls in flight."""
-    pending: deque[Future[_Prepared]] = deque()
+def _item_size(item: _Item) -> int:
+    if item.data is not None:
+        return len(item.data)
+    assert item.path is not None
     try:
-        for item in items:
-            pending.append(executor.submit(fn, item))
+        return item.path.stat().st_size
+    except OSError:
+        return 0  # reported by the worker that fails to read it
+
+
+def _grouped(items: Iterator[_Item]) -> Iterator[list[_Item]]:
+    """Consecutive items in groups of ~256 KiB (at most 64): one worker call per group, so
+    thread hand-offs stay cheap next to the work even for 2 kB invoices."""
+    group: list[_Item] = []
+    size = 0
+    for item in items:
+        group.append(item)
+        size += _item_size(item)
+        if size >= _GROUP_BYTES or len(group) >= _GROUP_COUNT:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _ordered(
+    executor: Executor,
+    fn: Callable[[_Item], _Prepared],
+    groups: Iterator[list[_Item]],
+    window: int,
+) -> Iterator[_Prepared]:
+    """``map(fn, items)`` on ``executor`` a group per call, in order, at most ``window``
+    groups in flight."""
+
+    def run(group: list[_Item]) -> list[_Prepared]:
+        return [fn(item) for item in group]
+
+    pending: deque[Future[list[_Prepared]]] = deque()
+    try:
+        for group in groups:
+            pending.append(executor.submit(run, group))
             if len(pending) >= window:
-                yield pending.popleft().result()
+                yield from pending.popleft().result()
         while pending:
-            yield pending.popleft().result()
+            yield from pending.popleft().result()
     finally:
         for future in pending:
             future.cancel()
@@ -731,7 +769,7 @@ def build_package(
                 def work(item: _Item) -> _Prepared:
                     return _prepare(item, checks, failed)
 
-                for prepared in _ordered(executor, work, admitted(), window=2 * workers):
+                for prepared in _ordered(executor, work, _grouped(admitted()), 2 * workers):
                     packer.add(prepared)
                     done += prepared.size
                     if progress is not None:
