@@ -106,6 +106,7 @@ def test_send_several_parts(
         assert request.headers["x-ms-blob-type"] == "BlockBlob"
         assert request.headers["content-length"] == str(sizes[ordinal])
         assert "transfer-encoding" not in request.headers
+        assert not isinstance(request.stream, httpx.ByteStream)  # streamed, not read whole
         assert "x-error-format" not in request.headers
     api = [r for r in recorder.requests if r.url.path.startswith("/v2/sessions")]
     assert api and all(r.headers["authorization"].startswith("Bearer ") for r in api)
@@ -318,6 +319,29 @@ def test_resume_refuses_changed_part_files(ksef_client, make_invoice, tmp_path):
     victim.path.write_bytes(b"\0" * victim.size)
     with pytest.raises(ConfigurationError, match=rf"part files \[{victim.ordinal_number}\]"):
         ksef_client.resume_batch_session(state_path).resume()
+
+
+def test_storage_refusing_a_part_is_not_retried(
+    ksef_emulator, ksef_subject, make_invoice, tmp_path
+) -> None:
+    recorder = Recorder()
+    with httpx.Client(event_hooks={"request": [recorder.hook]}) as http:
+        with ksef_emulator.client(http_client=http) as client:
+            client.authenticate(ksef_subject.token, nip=ksef_subject.nip)
+            batch = client.batch_session(state_path=tmp_path / "batch.json", parallelism=1)
+            package = batch.prepare(pairs(make_invoice, 6), part_size=SMALL_PART)
+            batch.open()
+            victim = package.parts[1]
+            victim.path.write_bytes(b"\0" * victim.size)  # same size, other bytes
+            with pytest.raises(StorageError) as caught:
+                batch.upload()
+    error = caught.value
+    assert (error.status_code, error.ordinal_number, error.expired) == (400, 2, False)
+    assert error.error_code == "Md5Mismatch"
+    assert "sig=" not in str(error)
+    ordinals = [int(r.url.path.rsplit("/", 1)[-1]) for r in recorder.puts]
+    assert ordinals == [1, 2]  # no retry of a refused part, nothing started after it
+    assert BatchSessionState.load(tmp_path / "batch.json").uploaded == (1,)
 
 
 def test_limits_checked_before_opening(ksef_client, make_invoice, tmp_path) -> None:
