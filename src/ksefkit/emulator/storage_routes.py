@@ -36,7 +36,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .app import Handler, xml_response
-from .backends.batch import StorageError
+from .backends.batch_storage import StorageError
 from .state import EmulatorState
 
 __all__ = ["azure_error", "storage_routes"]
@@ -97,7 +97,7 @@ def _upload(state: EmulatorState) -> Handler:
                 raise StorageError(
                     405, "UnsupportedHttpVerb", "The resource doesn't support specified Http Verb."
                 )
-            upload = state.batch.begin_upload(
+            upload = state.batch.storage.begin_upload(
                 request.path_params["reference"],
                 request.path_params["ordinal"],
                 dict(request.query_params),
