@@ -7,7 +7,8 @@ code meaning
 1    unexpected error (a bug, or an OS error such as a file that cannot be written)
 2    usage error (bad option or argument; typer's own)
 3    authentication error (AuthenticationFailed, Unauthorized, not logged in, refresh refused)
-4    API error (any other HTTP error from KSeF, transport failures, bad downloads)
+4    API error (any other HTTP error from KSeF, transport failures, bad downloads, a batch
+     part upload the storage refused)
 5    processing error (rejected invoice, failed session, pre-flight failure, wait timeout)
 6    configuration error (bad settings, missing XSD schemas)
 ==== ===========================================================================
@@ -21,6 +22,7 @@ from ..errors import (
     ApiError,
     AuthenticationFailed,
     BadRequest,
+    BatchPreflightError,
     ConfigurationError,
     DecryptionError,
     IntegrityError,
@@ -28,6 +30,7 @@ from ..errors import (
     PreflightError,
     ProcessingError,
     SchemaNotFoundError,
+    StorageError,
     TransportError,
     Unauthorized,
     WaitTimeout,
@@ -56,7 +59,7 @@ class ExitCode(enum.IntEnum):
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 usage error, 3 authentication error "
-    "(failed login, 401, not logged in), 4 API error (other HTTP errors, network), "
+    "(failed login, 401, not logged in), 4 API error (other HTTP errors, network, storage), "
     "5 processing error (invoice rejected, session failed, pre-flight, wait timeout), "
     "6 configuration error (settings, missing XSD schemas)."
 )
@@ -73,8 +76,11 @@ class SomeInvoicesFailed(KsefError):
 # Order matters: AuthenticationFailed is a ProcessingError, WaitTimeout is no ApiError.
 _MAPPING: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], ExitCode], ...] = (
     ((AuthenticationFailed, Unauthorized, NotLoggedIn), ExitCode.AUTH),
-    ((ApiError, TransportError, IntegrityError, DecryptionError), ExitCode.API),
-    ((ProcessingError, PreflightError, WaitTimeout, SomeInvoicesFailed), ExitCode.PROCESSING),
+    ((ApiError, TransportError, IntegrityError, DecryptionError, StorageError), ExitCode.API),
+    (
+        (ProcessingError, PreflightError, BatchPreflightError, WaitTimeout, SomeInvoicesFailed),
+        ExitCode.PROCESSING,
+    ),
     ((ConfigurationError, SchemaNotFoundError), ExitCode.CONFIG),
 )
 
@@ -108,6 +114,10 @@ def message_for(error: BaseException) -> str:
     text = " ".join(str(error).split())
     if isinstance(error, Unauthorized) or refresh_refused(error):
         text += " - log in again: ksefkit auth login"
+    if isinstance(error, StorageError):
+        text += " - the state file keeps the session: ksefkit session resume STATE_FILE" + (
+            " --reopen-expired" if error.expired else ""
+        )
     if exit_code_for(error) is ExitCode.UNEXPECTED or not isinstance(error, KsefError):
         text = f"{type(error).__name__}: {text}" if text else type(error).__name__
     return text or type(error).__name__

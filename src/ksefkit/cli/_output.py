@@ -64,6 +64,14 @@ class Output:
         if not self.json_mode:
             self.console.print(text if markup else escape(text))
 
+    def info(self, text: str) -> None:
+        """A plain progress line: stdout in human mode, stderr in --json mode (keeps JSON
+        clean; a script still sees where e.g. a resumable state file went)."""
+        if self.json_mode:
+            self.err.print(escape(text), soft_wrap=True, highlight=False)
+        else:
+            self.console.print(escape(text), soft_wrap=True)
+
     def note(self, text: str) -> None:
         """A warning or hint: stdout in human mode, stderr in --json mode (keeps JSON clean)."""
         if self.json_mode:

@@ -16,8 +16,11 @@ Command tree::
       tokens create --permission P... --description TEXT [--wait]   (prints the token ONCE)
       tokens list [--status S...] [--description TEXT] | show REF | revoke REF
       send FILE_OR_DIR... [--form] [--offline] [--no-validate] [--no-preflight]
-                          [--upo-dir DIR] [--no-wait] [--upo-v43]
+                          [--upo-dir DIR] [--no-wait] [--upo-v43] [--wait-timeout S]
+                          [--batch | --online] [--batch-threshold N] [--compression zip|targz]
+                          [--part-size BYTES] [--parallel N] [--state FILE]
       session list [--type] [--status] | status REF | invoices REF [--failed] | close REF
+      session resume STATE_FILE [--upo-dir DIR] [--reopen-expired]   finish a broken batch send
       invoice status SESSION_REF INVOICE_REF
       upo get SESSION_REF (--invoice REF | --ksef-number NUMBER | --session) [-o PATH]
 
@@ -26,9 +29,10 @@ in ``$KSEFKIT_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/ksefkit``, else ``~/.config/
 
 Exit codes (``_errors.ExitCode``): 0 ok, 1 unexpected error, 2 usage error (typer's own),
 3 authentication error (AuthenticationFailed, Unauthorized, not logged in), 4 API error (other
-ApiError, TransportError), 5 processing error (ProcessingError, InvoiceRejected,
-SessionFailed, PreflightError, WaitTimeout), 6 configuration error (ConfigurationError,
-SchemaNotFoundError). Every failure prints exactly one ``error: <message>`` line on stderr.
+ApiError, TransportError, StorageError), 5 processing error (ProcessingError, InvoiceRejected,
+SessionFailed, PreflightError, BatchPreflightError, WaitTimeout), 6 configuration error
+(ConfigurationError, SchemaNotFoundError). Every failure prints exactly one ``error: <message>``
+line on stderr.
 """
 
 from __future__ import annotations

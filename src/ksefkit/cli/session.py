@@ -1,20 +1,22 @@
-"""``ksefkit session``: list sessions, show one, list its invoices, close it."""
+"""``ksefkit session``: list sessions, show one, list its invoices, close it, resume a batch."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..models import SessionInvoiceStatusResponse, SessionStatusResponse
+from . import batch
 from ._context import authenticated_client, settings_of
 from ._output import Output, fmt_time
 
 __all__ = ["app", "invoice_rows", "show_invoice"]
 
-app = typer.Typer(help="Sessions: list, status, invoices, close.")
+app = typer.Typer(help="Sessions: list, status, invoices, close, resume a batch send.")
 
 
 class SessionType(StrEnum):
@@ -119,6 +121,48 @@ def close(
     out.line(f"[green]✓[/green] closed {reference_number}")
     if out.json_mode:
         out.emit_json({"sessionReferenceNumber": reference_number, "closed": True})
+
+
+@app.command()
+def resume(
+    ctx: typer.Context,
+    state_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="STATE_FILE",
+            exists=True,
+            dir_okay=False,
+            help="The state file an interrupted `ksefkit send` printed.",
+        ),
+    ],
+    upo_dir: Annotated[
+        Path | None, typer.Option(file_okay=False, help="Save the session UPO pages here.")
+    ] = None,
+    wait_timeout: Annotated[
+        float, typer.Option(min=1.0, help="Seconds to wait for KSeF to process the package.")
+    ] = batch.DEFAULT_BATCH_WAIT,
+    reopen_expired: Annotated[
+        bool,
+        typer.Option(
+            "--reopen-expired",
+            help="If the upload window passed (KSeF never processes an unclosed session), "
+            "send the package in a new session.",
+        ),
+    ] = False,
+) -> None:
+    """Finish an interrupted batch send: re-check the package, upload the missing parts,
+    close, wait; print each file's KSeF number or error."""
+    settings = settings_of(ctx)
+    batch.check_state_file(state_file)
+    with authenticated_client(settings) as client:
+        batch.resume_batch(
+            settings.out,
+            client,
+            state_file,
+            upo_dir=upo_dir,
+            wait_timeout=wait_timeout,
+            reopen_expired=reopen_expired,
+        )
 
 
 def invoice_rows(items: Sequence[SessionInvoiceStatusResponse]) -> list[list[str]]:
