@@ -3,18 +3,26 @@ UPO pages, JSON) and ``ksefkit session resume`` of an interrupted batch send."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 
 from ksefkit import Client, FormCode
 from ksefkit.batch_state import BatchSessionState
 from ksefkit.cli._errors import ExitCode, exit_code_for, message_for
-from ksefkit.emulator.state import SeededSubject
+from ksefkit.cli._output import Output
+from ksefkit.cli.batch import BatchProgress
+from ksefkit.emulator.app import create_app
+from ksefkit.emulator.clock import ManualClock
+from ksefkit.emulator.server import ThreadedServer
+from ksefkit.emulator.state import EmulatorState, SeededSubject
 from ksefkit.errors import StorageError
 from ksefkit.upo import parse_upo
 
@@ -327,10 +335,73 @@ def test_batch_usage_errors(
     assert "exists" in result.stderr
 
 
-def test_storage_errors_are_api_errors_with_a_resume_hint() -> None:
+def test_storage_errors_are_api_errors_and_notes_join_the_message() -> None:
     failed = StorageError("part 2: storage answered 500", status_code=500, ordinal_number=2)
     assert exit_code_for(failed) is ExitCode.API
-    assert message_for(failed).endswith("ksefkit session resume STATE_FILE")
-    expired = StorageError("part 2: the upload window expired", status_code=403, expired=True)
-    assert exit_code_for(expired) is ExitCode.API
-    assert message_for(expired).endswith("ksefkit session resume STATE_FILE --reopen-expired")
+    failed.add_note("resume with: ksefkit session resume s.json")
+    assert message_for(failed) == (
+        "part 2: storage answered 500 - resume with: ksefkit session resume s.json"
+    )
+
+
+def test_resume_after_the_upload_window_passed(cli: Any, tmp_path: Path, make_invoice: Any) -> None:
+    """Parts uploaded too late: exit 4 with the hint; --reopen-expired sends the package in a
+    new session (the unclosed one is never processed, so nothing goes twice)."""
+    with (
+        EmulatorState(processing="immediate", clock=ManualClock()) as state,
+        ThreadedServer(create_app(state)) as server,
+    ):
+        emulator = SimpleNamespace(api_url=server.base_url + "/v2")
+        subject = state.create_subject()
+        files = _invoices(make_invoice, tmp_path / "in", subject.nip, 3, "EX")
+        state_file = tmp_path / "state.json"
+        saved = _interrupted_send(emulator, subject, files, state_file, parts=1)
+        state.advance(3 * 3600)  # past 20 min x parts
+        env = {"KSEF_TOKEN": subject.token, "KSEF_NIP": subject.nip}
+        base = ("--base-url", emulator.api_url)
+
+        late = cli(*base, "session", "resume", str(state_file), env=env)
+        assert late.exit_code == ExitCode.API, late.output
+        assert late.stderr.startswith("error: upload of part ")
+        assert "?…" in late.stderr  # the link's signature is never shown
+        assert late.stderr.rstrip().endswith(
+            f"- resume with: ksefkit session resume {state_file} --reopen-expired"
+        ), late.stderr
+
+        fresh = cli(
+            *base, "--json", "session", "resume", "--reopen-expired", str(state_file), env=env
+        )
+        assert fresh.exit_code == 0, fresh.output
+        document = json.loads(fresh.stdout)
+        assert document["sessionReferenceNumber"] != saved.reference_number
+        assert {r["statusCode"] for r in document["invoices"]} == {200}
+        assert BatchSessionState.load(state_file).abandoned == (saved.reference_number,)
+
+
+def test_progress_draws_bars_on_a_terminal_and_lines_elsewhere() -> None:
+    terminal = Output()
+    screen = io.StringIO()
+    terminal.console = Console(file=screen, force_terminal=True, width=100, highlight=False)
+    with BatchProgress(terminal) as progress:
+        progress.message("package: 2 invoice(s)")
+        for phase, total in (("pack", 4000), ("encrypt", 1500), ("upload", 1600)):
+            for done in range(0, total + 1, 500):
+                progress(phase, min(done, total), total)
+    drawn = screen.getvalue()
+    assert "\x1b[" in drawn  # colours and cursor moves: a live display
+    for label in ("package: 2 invoice(s)", "packing", "encrypting", "uploading"):
+        assert label in drawn
+
+    plain = Output()
+    plain.console = Console(file=io.StringIO(), width=200)
+    with BatchProgress(plain) as progress:
+        for done in range(0, 1001, 100):
+            progress("upload", done, 1000)
+    lines = plain.console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert lines == [
+        "uploading: 0% (0 of 1000 bytes)",
+        "uploading: 30% (300 of 1000 bytes)",
+        "uploading: 50% (500 of 1000 bytes)",
+        "uploading: 80% (800 of 1000 bytes)",
+        "uploading: 100% (1000 of 1000 bytes)",
+    ]

@@ -114,10 +114,8 @@ def message_for(error: BaseException) -> str:
     text = " ".join(str(error).split())
     if isinstance(error, Unauthorized) or refresh_refused(error):
         text += " - log in again: ksefkit auth login"
-    if isinstance(error, StorageError):
-        text += " - the state file keeps the session: ksefkit session resume STATE_FILE" + (
-            " --reopen-expired" if error.expired else ""
-        )
+    for note in getattr(error, "__notes__", ()):  # e.g. how to resume a batch send
+        text += f" - {' '.join(str(note).split())}"
     if exit_code_for(error) is ExitCode.UNEXPECTED or not isinstance(error, KsefError):
         text = f"{type(error).__name__}: {text}" if text else type(error).__name__
     return text or type(error).__name__

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,16 @@ from .._sync.client import Client
 from .._sync.workflows.batch import BatchInvoiceResult, BatchResult, BatchSession
 from ..batch.package import BatchPackage
 from ..batch_state import BatchSessionState
-from ..errors import BatchPreflightError, ConfigurationError
+from ..errors import (
+    BatchPreflightError,
+    ConfigurationError,
+    RateLimited,
+    ServerError,
+    SessionFailed,
+    StorageError,
+    TransportError,
+    WaitTimeout,
+)
 from ..formcodes import FormCode
 from . import credentials
 from ._output import Output
@@ -48,6 +58,7 @@ __all__ = [
     "Compression",
     "check_state_file",
     "default_state_path",
+    "resumable",
     "resume_batch",
     "send_batch",
 ]
@@ -123,7 +134,10 @@ def send_batch(out: Output, client: Client, files: Sequence[Path], options: Batc
             _refused(out, files, error)
         progress.message(f"package: {describe(session.package)}; state: {state_path}")
         progress.message(f"if interrupted, resume with: ksefkit session resume {state_path}")
-        result = session.resume(progress=progress, timeout=options.wait_timeout, keep_package=False)
+        with resumable(state_path):
+            result = session.resume(
+                progress=progress, timeout=options.wait_timeout, keep_package=False
+            )
     _finish(out, session, result, files, options.upo_dir)
 
 
@@ -141,11 +155,30 @@ def resume_batch(
     ref = session.state.reference_number or "(not opened yet)"
     with BatchProgress(out) as progress:
         progress.message(f"resuming batch session {ref}: {describe(session.package)}")
-        result = session.resume(
-            progress=progress, timeout=wait_timeout, reopen_expired=reopen_expired
-        )
+        with resumable(state_path):
+            result = session.resume(
+                progress=progress, timeout=wait_timeout, reopen_expired=reopen_expired
+            )
     session.cleanup()  # the part files served only to resume; the state file stays
     _finish(out, session, result, [], upo_dir)
+
+
+@contextmanager
+def resumable(state_path: Path) -> Iterator[None]:
+    """A failure after the state was saved says how to go on (a note the error line shows)."""
+    hint = f"resume with: ksefkit session resume {state_path}"
+    try:
+        yield
+    except StorageError as error:
+        error.add_note(hint + (" --reopen-expired" if error.expired else ""))
+        raise
+    except (TransportError, ServerError, RateLimited, WaitTimeout) as error:
+        error.add_note(hint)
+        raise
+    except SessionFailed as error:
+        if error.code == 440:  # the upload window passed; KSeF cancelled the session
+            error.add_note(hint + " --reopen-expired")
+        raise
 
 
 def check_state_file(path: Path) -> BatchSessionState:
@@ -284,7 +317,7 @@ class BatchProgress:
         """A line above the bars (plain: stdout, or stderr with --json)."""
         with self._lock:
             if self._out.interactive:
-                self._bars.console.print(escape(text), soft_wrap=True)
+                self._bars.console.print(escape(text), soft_wrap=True, highlight=False)
             else:
                 self._out.info(text)
 
