@@ -175,6 +175,7 @@ class BatchSessionState(BaseModel):
         A crash leaves either the previous file or the new one, never a torn one.
         """
         target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
         data = self.model_dump_json(indent=1).encode("utf-8")
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
