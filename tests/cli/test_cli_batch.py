@@ -51,7 +51,7 @@ def test_batch_in_several_parts_prints_every_ksef_number(
     cli: Any, logged_in: SeededSubject, tmp_path: Path, make_invoice: Any
 ) -> None:
     files = _invoices(make_invoice, tmp_path / "in", logged_in.nip, 5, "B1")
-    state = tmp_path / "state.json"
+    state = tmp_path / "new" / "dir" / "state.json"  # parent directories are made
     result = cli(
         "send", "--batch", "--part-size", "1500", "--state", str(state), str(tmp_path / "in")
     )
@@ -75,7 +75,7 @@ def test_batch_in_several_parts_prints_every_ksef_number(
     assert saved.closed
     assert len(saved.part_ordinals) > 1
     assert sorted(saved.uploaded) == sorted(saved.part_ordinals)
-    assert not list(tmp_path.glob("state.parts/*.aes"))  # part files go after success
+    assert not list(state.parent.glob("state.parts/*.aes"))  # part files go after success
 
 
 def test_json_output_of_a_batch_parses(

@@ -1,8 +1,8 @@
 """Batch sessions in the CLI: ``send`` of many files, and ``session resume`` of a broken one.
 
-The SDK does the work (``client.batch_session(...).send(...)``: pre-flight every file, pack
-them into one ZIP or tar.gz, split it, encrypt the parts, open the session, upload the parts
-in parallel, close, wait). This module chooses the state file (it is written before the
+The SDK does the work (``BatchSession.prepare``: pre-flight every file, pack them into one
+ZIP or tar.gz, split it, encrypt the parts; ``BatchSession.resume``: open the session, upload
+the parts in parallel, close, wait). This module chooses the state file (it is written before the
 upload starts, so an interrupted send can be resumed from it), draws the progress, and turns
 the SDK's result into the same rows ``send`` prints for an online session.
 """
@@ -112,6 +112,7 @@ def default_state_path(now: datetime | None = None) -> Path:
 def send_batch(out: Output, client: Client, files: Sequence[Path], options: BatchOptions) -> None:
     """Send ``files`` as one batch package and print the result (exit 5 if any failed)."""
     state_path = options.state_path or default_state_path()
+    state_path.parent.mkdir(parents=True, exist_ok=True)
     session = client.batch_session(
         options.form_code,
         offline_mode=options.offline,
