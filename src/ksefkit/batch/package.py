@@ -13,7 +13,7 @@
    §3.3/§17.1) from the archive file into its own part file, hashed while it is written.
 
 Memory stays bounded whatever the package size: one invoice per worker is held at a time,
-archives and parts move through 1 MiB chunks (256 KiB blocks for tar.gz). The work runs on
+parts are encrypted through 512 KiB chunks (tar.gz is deflated in 256 KiB blocks). The work runs on
 ``workers`` threads (default: all cores) — zlib, AES (``cryptography``), SHA-256 and lxml
 parsing release the GIL: invoices are checked and deflated in parallel (ZIP), tar.gz blocks
 are deflated in parallel (pigz scheme) and parts are encrypted in parallel.
@@ -84,6 +84,8 @@ MANIFEST_NAME = "package.json"
 
 _CHUNK = 1024 * 1024
 _GROUP_BYTES = 256 * 1024
+# read, padded and encrypted copies of a chunk live at once in each encrypting thread
+_ENCRYPT_CHUNK = 512 * 1024
 _GROUP_COUNT = 64
 _ARCHIVE_TEMP = ".archive.tmp"
 _PART_NAME = "part-{:03d}.aes"
@@ -608,7 +610,7 @@ def _encrypt_part(
             f.seek(offset)
             remaining = length
             while remaining:
-                chunk = f.read(min(_CHUNK, remaining))
+                chunk = f.read(min(_ENCRYPT_CHUNK, remaining))
                 if not chunk:
                     raise ConfigurationError(f"the archive {archive} shrank while being split")
                 remaining -= len(chunk)
