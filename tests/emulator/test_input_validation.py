@@ -311,3 +311,27 @@ async def test_a_crash_is_a_problem_details_500(
     body = _problem(resp, 500)
     assert body["title"] == "Internal Server Error"
     assert "boom" not in body["detail"]
+
+
+def test_context_limits_from_config() -> None:
+    from ksefkit.testing import run_emulator
+
+    with run_emulator(session_invoice_limit=77, batch_max_invoices=88) as emu:
+        subject = emu.create_subject()
+        with emu.client() as client:
+            client.authenticate(subject.token, nip=subject.nip)
+            token = client.tokens.access_info
+            assert token is not None
+        answer = httpx.get(
+            emu.api_url + "/limits/context", headers={"Authorization": f"Bearer {token.token}"}
+        )
+        unauthenticated = httpx.get(emu.api_url + "/limits/context")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["onlineSession"] == {
+        "maxInvoiceSizeInMB": 1,
+        "maxInvoiceWithAttachmentSizeInMB": 3,
+        "maxInvoices": 77,
+    }
+    assert body["batchSession"]["maxInvoices"] == 88
+    assert unauthenticated.status_code == 401
