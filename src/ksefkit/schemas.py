@@ -189,6 +189,26 @@ class SchemaResolver(etree.Resolver):
 class _Compiled:
     schema: etree.XMLSchema
     lock: threading.Lock
+    #: The parsed XSD, kept so a busy schema can be compiled again for another thread.
+    doc: etree._ElementTree
+    #: Extra compiled copies, one per thread that found ``schema`` busy (see ``validate``).
+    copies: threading.local
+
+    def for_this_thread(self) -> tuple[etree.XMLSchema, threading.Lock | None]:
+        """The shared schema with its lock when free, else this thread's own copy.
+
+        An XMLSchema keeps its error log on the object, so one object validates one
+        document at a time; libxml2 validation releases the GIL, so worker threads that
+        validate in parallel (batch pre-flight) each get a copy instead of queueing.
+        """
+        if self.lock.acquire(blocking=False):
+            return self.schema, self.lock
+        own: etree.XMLSchema | None = getattr(self.copies, "schema", None)
+        if own is None:
+            with _COMPILED_LOCK:
+                own = etree.XMLSchema(self.doc)
+            self.copies.schema = own
+        return own, None
 
 
 # Compiled schemas are shared by every store of the process: key = (root, store path).
@@ -397,7 +417,9 @@ class SchemaStore:
                 parser.resolvers.add(SchemaResolver(self))
                 try:
                     doc = etree.parse(str(main.resolve()), parser)
-                    entry = _Compiled(etree.XMLSchema(doc), threading.Lock())
+                    entry = _Compiled(
+                        etree.XMLSchema(doc), threading.Lock(), doc, threading.local()
+                    )
                 except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
                     raise SchemaNotFoundError(
                         f"XSD {rel!r} ({main}) does not compile: {exc}"
@@ -409,7 +431,7 @@ class SchemaStore:
         """The compiled schema at ``rel_path`` (compiled once per process and root).
 
         An XMLSchema keeps its error log on the object: when validating from several
-        threads, prefer :meth:`validate`, which serialises use of one schema.
+        threads, prefer :meth:`validate`, which gives each busy thread its own copy.
         """
         return self._compiled(rel_path).schema
 
@@ -430,11 +452,15 @@ class SchemaStore:
                 return [f"line {exc.lineno}: not well-formed XML: {exc.msg}"]
         else:
             doc = xml
-        with entry.lock:
-            if entry.schema.validate(doc):
+        schema, held = entry.for_this_thread()
+        try:
+            if schema.validate(doc):
                 return []
             # lxml-stubs leave _ErrorLog opaque; it iterates _LogEntry objects.
-            log = list(cast("Iterable[Any]", entry.schema.error_log))
+            log = list(cast("Iterable[Any]", schema.error_log))
+        finally:
+            if held is not None:
+                held.release()
         return [f"line {e.line}: {_NS_IN_MESSAGE.sub('', e.message)}" for e in log]
 
     def validate_invoice(self, xml: bytes | etree._Element, form_code: FormCode) -> list[str]:
