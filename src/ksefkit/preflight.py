@@ -53,6 +53,11 @@ _DISCOURAGED = re.compile(
     + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(1, 17))
     + "]"
 )
+# The same set as _DISCOURAGED, as UTF-8 byte sequences: a C-speed search on the raw bytes
+# lets clean documents (nearly all) skip the per-character scan of the decoded text.
+_DISCOURAGED_UTF8 = re.compile(
+    rb"\x7f|\xc2[\x80-\x84\x86-\x9f]|\xef\xb7[\x90-\xaf]|[\xf0-\xf4][\x8f\x9f\xaf\xbf]\xbf[\xbe\xbf]"
+)
 _MAX_LISTED = 5
 
 
@@ -66,6 +71,13 @@ def _position(text: str, index: int) -> str:
     line = text.count("\n", 0, index) + 1
     column = index - (text.rfind("\n", 0, index) + 1) + 1
     return f"line {line}, column {column}"
+
+
+def _may_hold_discouraged(body: bytes) -> bool:
+    """False only when the raw bytes surely hold no discouraged character (exact for UTF-8)."""
+    if body.isascii():
+        return b"\x7f" in body
+    return _DISCOURAGED_UTF8.search(body) is not None
 
 
 def _discouraged_problems(text: str) -> list[str]:
@@ -134,7 +146,8 @@ def _inspect(xml: bytes) -> _Inspection:
         problems.append(
             f"the XML declaration names encoding {declared.group(2)!r}; only UTF-8 is accepted"
         )
-    problems.extend(_discouraged_problems(text))
+    if _may_hold_discouraged(body):
+        problems.extend(_discouraged_problems(text))
     valid_utf8 = not any(p.startswith("the file is not valid UTF-8") for p in problems)
     root = _parse(xml, problems) if valid_utf8 else None
     if root is not None:

@@ -272,3 +272,18 @@ def test_schema_missing_raises_before_checks(
             check_invoice(b"<Faktura/>", FormCode.FA3, validate_schema=False)
     finally:
         reset_default_store()
+
+
+def test_byte_level_discouraged_search_matches_the_character_set() -> None:
+    # The fast byte search must flag exactly the code points the character regex flags.
+    from ksefkit import preflight
+
+    edges = [0x7E, 0x7F, 0x80, 0x84, 0x85, 0x86, 0x9F, 0xA0, 0xFDCF, 0xFDD0, 0xFDEF, 0xFDF0]
+    edges += [0xFFFD, 0xFFFE, 0xFFFF]
+    for plane in range(1, 17):
+        base = plane * 0x10000
+        edges += [base + 0xFFFD, base + 0xFFFE, base + 0xFFFF, base]
+    for cp in edges:
+        char = chr(cp)
+        expected = preflight._DISCOURAGED.search(char) is not None
+        assert preflight._may_hold_discouraged(("a" + char + "b").encode()) == expected, hex(cp)
