@@ -53,6 +53,7 @@ from . import (
     demo,
     emulator,
     invoice,
+    invoices,
     profile_cmd,
     profiles,
     schemas,
@@ -228,6 +229,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(send.app)
 app.add_typer(session.app, name="session")
 app.add_typer(invoice.app, name="invoice")
+app.add_typer(invoices.app, name="invoices")
 app.add_typer(upo.app, name="upo")
 
 
