@@ -19,6 +19,7 @@ from ksefkit._sync.client import Client
 from ksefkit.cli import invoices as cli_invoices
 from ksefkit.cli._errors import ExitCode
 from ksefkit.emulator.state import EmulatorState, SeededSubject
+from ksefkit.errors import ConfigurationError
 from ksefkit.models.invoices import (
     InvoiceMetadata,
     InvoiceQueryFilters,
@@ -76,8 +77,6 @@ class FakeInvoices:
 
     def export(self, filters: InvoiceQueryFilters, *, into: Path, **options: Any) -> object:
         self.calls.append(("export", (filters, options)))
-        options["progress"]("download", 0, 2)
-        options["progress"]("download", 2, 2)
         meta = {"invoices": [i.to_wire() for i in self.items]}
         (into / "_metadata.json").write_text(json.dumps(meta))
         if not options["only_metadata"]:
@@ -85,13 +84,21 @@ class FakeInvoices:
                 (into / f"{item.ksef_number}.xml").write_bytes(self.xml(item.ksef_number))
         return object()
 
-    def sync(self, subject_type: str, *, into: Path, **options: Any) -> object:
-        self.calls.append(("sync", subject_type))
-        checkpoint = into / ".checkpoint"
-        done = int(checkpoint.read_text()) if checkpoint.exists() else 0
+    def sync(self, subject_type: str, into: Path, **options: Any) -> object:
+        self.calls.append(("sync", (subject_type, options["start"])))
+        checkpoint = into / ".ksefkit-sync" / "checkpoint"
+        if checkpoint.exists():
+            done = int(checkpoint.read_text())
+        elif options["start"] is None:
+            raise ConfigurationError("the first sync needs a start")
+        else:
+            done = 0
+        folder = into / "ctx" / subject_type
+        folder.mkdir(parents=True, exist_ok=True)
         for n, item in enumerate(self.items[done:], start=done):
-            (into / f"{item.ksef_number}.xml").write_bytes(self.xml(item.ksef_number))
-            options["progress"]("save", n + 1, len(self.items))
+            (folder / f"{item.ksef_number}.xml").write_bytes(self.xml(item.ksef_number))
+            options["progress"](f"window 1: {n + 1} invoice(s)")
+        checkpoint.parent.mkdir(exist_ok=True)
         checkpoint.write_text(str(len(self.items)))
         return object()
 
@@ -212,7 +219,7 @@ def test_export_into_a_directory(cli: Any, fake: FakeInvoices, tmp_path: Path) -
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "exported 3 invoice(s)" in result.stdout
-    assert "downloading: 100% (2 of 2)" in result.stdout
+    assert "exporting seller invoices" in result.stdout
     (filters, options) = next(args for name, args in fake.calls if name == "export")
     assert filters.to_wire()["dateRange"]["dateType"] == "PermanentStorage"
     assert options["compression"] == "TarGz"
@@ -233,22 +240,27 @@ def test_export_metadata_only_json(cli: Any, fake: FakeInvoices, tmp_path: Path)
     document = json.loads(result.stdout)
     assert document["invoiceCount"] == 0
     assert [Path(p).name for p in document["files"]] == ["_metadata.json"]
-    assert "downloading" in result.stderr  # progress stays off stdout with --json
+    assert "exporting buyer invoices" in result.stderr  # progress stays off stdout with --json
 
 
 def test_sync_twice_then_after_new_invoices(cli: Any, fake: FakeInvoices, tmp_path: Path) -> None:
     target = tmp_path / "sync"
-    first = cli("invoices", "sync", "--subject", "buyer", "-o", str(target))
+    no_start = cli("invoices", "sync", "--subject", "buyer", "-o", str(target))
+    assert no_start.exit_code == ExitCode.CONFIG, no_start.output
+    assert no_start.stderr.startswith("error: the first sync needs a start")
+    first = cli("invoices", "sync", "--subject", "buyer", "-o", str(target), "--from", "2026-01-01")
     assert first.exit_code == 0, first.output
     assert "3 new invoice(s)" in first.stdout
-    assert ("sync", "Subject2") in fake.calls
+    assert ("sync", ("Subject2", datetime(2026, 1, 1))) in fake.calls
     second = cli("--json", "invoices", "sync", "--subject", "buyer", "-o", str(target))
     assert second.exit_code == 0, second.output
     assert json.loads(second.stdout)["newInvoices"] == 0
+    assert ("sync", ("Subject2", None)) in fake.calls
     fake.items.append(_metadata(4))
     third = cli("--json", "invoices", "sync", "--subject", "buyer", "-o", str(target))
     document = json.loads(third.stdout)
-    assert (document["newInvoices"], document["totalInvoices"]) == (1, 4)
+    assert document["newInvoices"] == 1
+    assert [Path(p).name for p in document["files"]] == [f"{fake.items[3].ksef_number}.xml"]
 
 
 def test_not_logged_in_is_exit_3(cli: Any) -> None:
@@ -259,8 +271,15 @@ def test_not_logged_in_is_exit_3(cli: Any) -> None:
 
 # --- end to end against the emulator ---------------------------------------------------------
 
+
+def _sdk_ready() -> bool:
+    """The emulator can seed invoices and the sync client has ``invoices``."""
+    with Client() as client:
+        return hasattr(client, "invoices") and hasattr(EmulatorState, "seed_invoices")
+
+
 _E2E = pytest.mark.skipif(
-    not hasattr(EmulatorState, "seed_invoices"),
+    not _sdk_ready(),
     reason="needs EmulatorState.seed_invoices and client.invoices (issue 5 SDK/emulator)",
 )
 
@@ -331,7 +350,9 @@ def test_e2e_get_export_sync(
     assert {p.stem for p in export_dir.rglob("*.xml")} >= {i["ksefNumber"] for i in listed}
 
     sync_dir = tmp_path / "sync"
-    first = cli("--json", "invoices", "sync", "--subject", "buyer", "-o", str(sync_dir))
+    first = cli(
+        "--json", "invoices", "sync", "--subject", "buyer", "-o", str(sync_dir), "--from", since
+    )
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout)["newInvoices"] == 2
     second = cli("--json", "invoices", "sync", "--subject", "buyer", "-o", str(sync_dir))

@@ -27,13 +27,11 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Annotated, Any, Protocol
 
 import typer
 from rich.markup import escape
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     SpinnerColumn,
     TaskID,
@@ -58,12 +56,9 @@ from ..models.invoices import (
 from ._context import authenticated_client, settings_of
 from ._output import Output
 
-__all__ = ["InvoicesApi", "ProgressDisplay", "app", "build_filters", "parse_date"]
+__all__ = ["Activity", "InvoicesApi", "app", "build_filters", "parse_date"]
 
 app = typer.Typer(help="Invoices in KSeF: list metadata, download, export, incremental sync.")
-
-#: ``progress(phase, done, total)``, the SDK's progress callback convention.
-ProgressCallback = Callable[[str, int, int], None]
 
 
 class InvoicesApi(Protocol):
@@ -87,15 +82,15 @@ class InvoicesApi(Protocol):
         only_metadata: bool = False,
         compression: str = "Zip",
         parallelism: int = 4,
-        progress: ProgressCallback | None = None,
     ) -> Any: ...
 
     def sync(
         self,
         subject_type: str,
-        *,
         into: Path,
-        progress: ProgressCallback | None = None,
+        *,
+        start: datetime | None = None,
+        progress: Callable[[Any], None] | None = None,
     ) -> Any: ...
 
 
@@ -419,15 +414,15 @@ def export(
     filters = build_filters(subject, date_type, start, end)
     output.mkdir(parents=True, exist_ok=True)
     before = _files(output)
-    with authenticated_client(settings) as client, ProgressDisplay(out) as progress:
-        progress.message(f"exporting {subject.value} invoices into {output}")
+    with authenticated_client(settings) as client, Activity(out) as activity:
+        activity.message(f"exporting {subject.value} invoices into {output}")
+        activity.update("waiting for the package, downloading and unpacking")
         _api(client).export(
             filters,
             into=output,
             only_metadata=metadata_only,
             compression=compression.wire,
             parallelism=parallel,
-            progress=progress,
         )
     written = sorted(_files(output) - before)
     invoices = [p for p in written if p.suffix == ".xml"]
@@ -450,31 +445,38 @@ def sync(
     ctx: typer.Context,
     subject: SubjectOption,
     output: DirOption,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            "--from",
+            metavar="DATE",
+            parser=_from_date,
+            help="Where the first run starts (permanent-storage date); later runs continue "
+            "from the checkpoint in DIR.",
+        ),
+    ] = None,
 ) -> None:
     """Save the invoices new since the last run into DIR (its checkpoint lives there too).
 
-    Rerunning continues from the checkpoint; an interrupted run is simply run again.
+    Syncs up to KSeF's High Water Mark. Rerunning continues from the checkpoint; an
+    interrupted run is simply run again.
     """
     settings = settings_of(ctx)
     out = settings.out
     output.mkdir(parents=True, exist_ok=True)
     before = _invoice_files(output)
-    with authenticated_client(settings) as client, ProgressDisplay(out) as progress:
-        progress.message(f"syncing {subject.value} invoices into {output}")
-        _api(client).sync(subject.wire, into=output, progress=progress)
+    with authenticated_client(settings) as client, Activity(out) as activity:
+        activity.message(f"syncing {subject.value} invoices into {output}")
+        activity.update("syncing")
+        _api(client).sync(subject.wire, output, start=start, progress=activity.event)
     new = sorted(_invoice_files(output) - before)
-    total = len(before) + len(new)
-    out.line(
-        f"[green]✓[/green] {len(new)} new invoice(s) saved into {escape(str(output))} "
-        f"({total} in all)"
-    )
+    out.line(f"[green]✓[/green] {len(new)} new invoice(s) saved into {escape(str(output))}")
     if out.json_mode:
         out.emit_json(
             {
                 "directory": str(output.resolve()),
                 "subject": subject.value,
                 "newInvoices": len(new),
-                "totalInvoices": total,
                 "files": [str(p) for p in new],
             }
         )
@@ -488,35 +490,25 @@ def _invoice_files(directory: Path) -> set[Path]:
     return {p for p in _files(directory) if p.suffix == ".xml"}
 
 
-class ProgressDisplay:
-    """The SDK's progress callback ``(phase, done, total)``: rich bars on a terminal, a line
-    per quarter of each phase otherwise (on stderr with --json). Thread-safe: parts are
-    downloaded in parallel."""
-
-    _LABELS: ClassVar[dict[str, str]] = {
-        "wait": "waiting for KSeF",
-        "download": "downloading",
-        "decrypt": "decrypting",
-        "unpack": "unpacking",
-        "save": "saving",
-    }
+class Activity:
+    """A progress indicator for a job the SDK runs to the end: on a terminal a spinner with
+    the elapsed time and the latest progress event; otherwise only the lines of
+    :meth:`message` (on stderr with --json)."""
 
     def __init__(self, out: Output) -> None:
         self._out = out
         self._lock = threading.Lock()
-        self._tasks: dict[str, TaskID] = {}
-        self._quarters: dict[str, int] = {}
         self._bars = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description:<18}"),
-            BarColumn(),
-            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
             TimeElapsedColumn(),
             console=out.console,
             disable=not out.interactive,
+            transient=True,
         )
+        self._task: TaskID = self._bars.add_task("working", total=None)
 
-    def __enter__(self) -> ProgressDisplay:
+    def __enter__(self) -> Activity:
         self._bars.start()
         return self
 
@@ -529,27 +521,24 @@ class ProgressDisplay:
         self._bars.stop()
 
     def message(self, text: str) -> None:
-        """A line above the bars (plain: stdout, or stderr with --json)."""
+        """A line above the spinner (plain: stdout, or stderr with --json)."""
         with self._lock:
             if self._out.interactive:
                 self._bars.console.print(escape(text), soft_wrap=True, highlight=False)
             else:
                 self._out.info(text)
 
-    def __call__(self, phase: str, done: int, total: int) -> None:
+    def update(self, text: str) -> None:
+        """What the spinner says."""
         with self._lock:
-            label = self._LABELS.get(phase, phase)
-            if self._out.interactive:
-                task = self._tasks.get(phase)
-                if task is None:
-                    task = self._tasks[phase] = self._bars.add_task(label)
-                self._bars.update(task, completed=done, total=total if total > 0 else None)
-                return
-            quarter = 4 if total <= 0 else min(4, done * 4 // total)
-            if self._quarters.get(phase, -1) >= quarter:
-                return
-            self._quarters[phase] = quarter
-            if total > 0:
-                self._out.info(f"{label}: {done * 100 // total}% ({done} of {total})")
-            else:
-                self._out.info(f"{label}: {done}")
+            self._bars.update(self._task, description=escape(text))
+
+    def event(self, progress: object) -> None:
+        """The SDK's progress callback: the spinner shows the latest event."""
+        with self._lock:
+            self._bars.update(self._task, description=escape(_describe(progress)))
+
+
+def _describe(progress: object) -> str:
+    text = str(progress)
+    return text if len(text) <= 100 else text[:97] + "..."
