@@ -21,6 +21,7 @@ from ..identifiers import make_reference_number, random_nip
 from .backends.auth import AuthBackend, SeededSubject
 from .backends.auth_sessions import AuthSessions
 from .backends.batch import BatchBackend
+from .backends.exports import ExportsBackend
 from .backends.processing import Processor
 from .backends.rights import Rights
 from .backends.sessions import SessionsBackend
@@ -102,6 +103,17 @@ class EmulatorConfig:
     require_trusted_certificates: bool = False
     #: extra trusted CA certificates (PEM) besides the emulator's own CA.
     trusted_ca_pems: list[bytes] = field(default_factory=list)
+    #: exports: plaintext bytes per package part (50 MiB), invoices and compressed bytes per
+    #: package (10 000, 1 GiB), concurrent exports per subject in a context.
+    export_part_size: int = 50 * 1024 * 1024
+    export_max_invoices: int = 10_000
+    export_max_size: int = 1024 * 1024 * 1024
+    export_max_concurrent: int = 10
+    #: exports: seconds a part link is valid, a package is downloadable (then 210), a status
+    #: is kept (then 410).
+    export_link_lifetime: float = 3600
+    export_package_lifetime: float = 3 * 24 * 3600
+    export_status_lifetime: float = 7 * 24 * 3600
 
 
 class IdFactory:
@@ -174,6 +186,7 @@ class EmulatorState:
         self.tokens = TokensBackend(self)
         self.sessions = SessionsBackend(self)
         self.batch = BatchBackend(self)
+        self.exports = ExportsBackend(self)
         self._closed = False
         if self.config.processing == "background":
             self.processor.start_worker()
@@ -262,6 +275,7 @@ class EmulatorState:
         with self.processor.paused():
             self.store.wipe()
             self.batch.wipe_files()
+            self.exports.wipe_files()
 
     def close(self) -> None:
         """Stop the worker and close the database (idempotent)."""

@@ -46,7 +46,10 @@ _VERSION = "2025-01-05"
 
 def storage_routes(state: EmulatorState) -> list[BaseRoute]:
     """The routes under ``/storage`` (absolute paths)."""
+    from .export_routes import export_storage_routes  # it imports azure_error from here
+
     return [
+        *export_storage_routes(state),
         Route("/storage/upo/{token}", _download(state), methods=["GET"]),
         Route(
             "/storage/batch/{reference}/batch-parts/{ordinal}",

@@ -144,6 +144,7 @@ class Processor:
             if parse_datetime(row["date_closed"]) <= cutoff:
                 items.append(functools.partial(self._finish_session, row["reference_number"]))
         items.extend(self._state.batch.work(cutoff))
+        items.extend(self._state.exports.work(cutoff))
         return items
 
     def _cutoff(self, respect_delay: bool) -> dt.datetime:
