@@ -13,7 +13,9 @@ from __future__ import annotations
 from ._async.client import AsyncClient
 from ._async.workflows.authenticate import AuthResult
 from ._async.workflows.batch import AsyncBatchResult, AsyncBatchSession, BatchInvoiceResult
+from ._async.workflows.export import ExportResult
 from ._async.workflows.online import AsyncOnlineSession, SentInvoice
+from ._async.workflows.sync import SyncProgress, SyncResult
 from ._config import Environment
 from ._retry import NO_RETRY, RetryPolicy
 from ._sync.client import Client
@@ -42,6 +44,12 @@ from .errors import (
     Unauthorized,
     WaitTimeout,
 )
+from .export_unpack import (
+    ExportExpired,
+    ExportFailed,
+    InvoiceNotAvailableYet,
+    UnsafePackageError,
+)
 from .formcodes import FormCode
 from .state import OnlineSessionState
 
@@ -64,10 +72,14 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "Environment",
+    "ExportExpired",
+    "ExportFailed",
+    "ExportResult",
     "Forbidden",
     "FormCode",
     "Gone",
     "IntegrityError",
+    "InvoiceNotAvailableYet",
     "InvoiceRejected",
     "KsefError",
     "NotFound",
@@ -82,8 +94,11 @@ __all__ = [
     "ServerError",
     "SessionFailed",
     "StorageError",
+    "SyncProgress",
+    "SyncResult",
     "TransportError",
     "Unauthorized",
+    "UnsafePackageError",
     "WaitTimeout",
     "__version__",
 ]

@@ -27,6 +27,7 @@ from ._keys import AsyncKeyRing
 from ._tokens import AsyncTokenManager
 from ._transport import AsyncHttp
 from .resources.auth import AsyncAuth
+from .resources.invoices import AsyncInvoices
 from .resources.security import AsyncSecurity
 from .resources.sessions import AsyncSessions
 from .resources.tokens import AsyncKsefTokens
@@ -91,6 +92,7 @@ class AsyncClient:
         self.sessions = AsyncSessions(self._http)
         self.ksef_tokens = AsyncKsefTokens(self._http)
         self.keys = AsyncKeyRing(self.security)
+        self.invoices = AsyncInvoices(self._http, self.keys)
 
     def __repr__(self) -> str:
         return f"<AsyncClient {self.base_url} {self.tokens!r}>"

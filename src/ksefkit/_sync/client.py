@@ -28,6 +28,7 @@ from ._keys import KeyRing
 from ._tokens import TokenManager
 from ._transport import Http
 from .resources.auth import Auth
+from .resources.invoices import Invoices
 from .resources.security import Security
 from .resources.sessions import Sessions
 from .resources.tokens import KsefTokens
@@ -92,6 +93,7 @@ class Client:
         self.sessions = Sessions(self._http)
         self.ksef_tokens = KsefTokens(self._http)
         self.keys = KeyRing(self.security)
+        self.invoices = Invoices(self._http, self.keys)
 
     def __repr__(self) -> str:
         return f"<Client {self.base_url} {self.tokens!r}>"

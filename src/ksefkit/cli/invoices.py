@@ -96,7 +96,7 @@ class InvoicesApi(Protocol):
 
 def _api(client: Client) -> InvoicesApi:
     """The invoices resource of ``client`` (a seam: tests may swap it)."""
-    api: InvoicesApi = client.invoices  # type: ignore[attr-defined]
+    api: InvoicesApi = client.invoices
     return api
 
 
