@@ -9,6 +9,8 @@
 * ``POST /_emulator/permissions`` ``{context: {type, value}, subject: {type: Pesel|Nip|Fingerprint,
   value}, permissions: [...]}`` → 204; grants (NIP owners need none in their own context)
 * ``POST /_emulator/permissions/revoke`` (same body; ``permissions`` optional = all) → 204
+* ``POST /_emulator/invoices/seed`` ``{count, sellerNip?, buyerNip?, from?, to?,
+  thirdSubjectNip?, authorizedNip?}`` → 201 ``{count, sellerNip, buyerNip}`` (bulk invoices)
 * ``GET  /_emulator/ca.pem`` → the emulator CA certificate (PEM) that
   ``require_trusted_certificates`` trusts
 """
@@ -24,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from .app import json_body
 from .clock import isoformat
 from .errors import validation_error
+from .invoice_routes import seed_route
 from .state import EmulatorState
 
 __all__ = ["admin_routes"]
@@ -133,4 +136,5 @@ def admin_routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/step", step, methods=["POST"]),
         Route("/clock", clock, methods=["POST"]),
         Route("/keys/rotate", rotate, methods=["POST"]),
+        seed_route(state),
     ]

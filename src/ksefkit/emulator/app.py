@@ -198,12 +198,14 @@ def api_routes(state: EmulatorState) -> list[BaseRoute]:
     """The KSeF API routes (paths relative to ``/v2``); order matters for shared prefixes."""
     from .auth_routes import auth_extra_routes  # it imports helpers from this module
     from .export_routes import export_routes  # so does this one
+    from .invoice_routes import invoice_routes  # and this one
     from .limits_routes import limits_routes  # so does this one
 
     return [
         Route("/security/public-key-certificates", _certificates(state), methods=["GET"]),
         *auth_extra_routes(state),
         *limits_routes(state),
+        *invoice_routes(state),
         *export_routes(state),
         *_auth_routes(state),
         *_session_routes(state),

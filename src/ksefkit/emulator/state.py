@@ -64,6 +64,8 @@ class EmulatorConfig:
     session_lifetime: float = 12 * 3600
     #: seconds between acquisitionDate and permanentStorageDate.
     permanent_storage_lag: float = 0.5
+    #: seconds the reported permanentStorageHwmDate trails the clock.
+    hwm_lag: float = 1.0
     upo_url_lifetime: float = 3 * 24 * 3600
     session_invoice_limit: int = 10_000
     upo_page_size: int = 10_000
@@ -259,6 +261,16 @@ class EmulatorState:
             valid_to=valid_to,
         )
         return TestCertificate(cert, template.private_key)
+
+    def seed_invoices(self, count: int, **options: Any) -> int:
+        """Insert ``count`` accepted invoices straight into the store (see ``backends.seed``).
+
+        >>> EmulatorState().seed_invoices(3, seller_nip="5265877635", buyer_nip="7740001454")
+        3
+        """
+        from .backends.seed import seed_invoices
+
+        return seed_invoices(self, count, **options)
 
     def step(self) -> int:
         """Run every pending work item now (manual mode); returns how many were processed."""

@@ -93,7 +93,18 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("ksef_tokens", "status_changed", "TEXT"),
     ("ksef_tokens", "last_use", "TEXT"),
     ("invoices", "source_path", "TEXT"),
+    ("invoices", "metadata", "TEXT"),
+    ("invoices", "buyer_nip", "TEXT"),
+    ("invoices", "third_ids", "TEXT"),
+    ("invoices", "authorized_nip", "TEXT"),
 )
+
+#: Indexes over columns of :data:`COLUMNS` (created after the columns exist).
+INDEXES = """
+CREATE INDEX IF NOT EXISTS invoices_seller_ps ON invoices (seller_nip, permanent_storage_date);
+CREATE INDEX IF NOT EXISTS invoices_buyer_ps ON invoices (buyer_nip, permanent_storage_date);
+CREATE INDEX IF NOT EXISTS invoices_ksef_number ON invoices (ksef_number);
+"""
 
 
 class Store:
@@ -118,6 +129,7 @@ class Store:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(SCHEMA)
         self._add_columns()
+        self._conn.executescript(INDEXES)
 
     def _add_columns(self) -> None:
         for table, column, declaration in COLUMNS:

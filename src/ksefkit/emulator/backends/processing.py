@@ -42,6 +42,7 @@ from ...schemas import default_store
 from ..clock import isoformat, parse_datetime, warsaw_date
 from ..upo import UpoAuth, UpoDocument, UpoPage, build_upo
 from . import dumps
+from .metadata import storage_floor
 
 if TYPE_CHECKING:
     from ..state import EmulatorState
@@ -360,6 +361,7 @@ class Processor:
         stored = acquired + dt.timedelta(
             seconds=max(self._state.config.permanent_storage_lag, 0.001)
         )
+        stored = max(stored, storage_floor(self._state) or stored)  # never at or below an HWM
         assert facts.seller_nip is not None
         assert facts.issue_date is not None
         number = make_ksef_number(facts.seller_nip, warsaw_date(invoicing), self._state.ids.hex(12))
