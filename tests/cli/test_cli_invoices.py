@@ -8,6 +8,7 @@ emulator with seeded invoices (skipped until the SDK resource and the emulator's
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -363,6 +364,9 @@ def test_e2e_get_export_sync(
     state.seed_invoices(
         1, seller_nip=OTHER_NIP, buyer_nip=subject.nip, start=now - timedelta(minutes=5), end=now
     )
+    # Sync stops at the HWM (now - hwm_lag): the new invoice becomes visible once the HWM
+    # has passed its permanent-storage date.
+    time.sleep(state.config.hwm_lag + 0.2)
     third = cli("--json", "invoices", "sync", "--subject", "buyer", "-o", str(sync_dir))
     assert third.exit_code == 0, third.output
     assert json.loads(third.stdout)["newInvoices"] == 1
