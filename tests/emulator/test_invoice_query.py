@@ -250,3 +250,26 @@ def test_seeding_is_fast(state: EmulatorState) -> None:
     assert time.perf_counter() - begun < 15
     numbers = [r["ksef_number"] for r in state.store.all("SELECT ksef_number FROM invoices")]
     assert len(set(numbers)) == 10_000
+
+
+def test_reset_forgets_the_hwm(state: EmulatorState) -> None:
+    permanent_storage_hwm(state)
+    assert storage_floor(state) is not None
+    state.reset()
+    assert storage_floor(state) is None
+
+
+def test_query_page_matches_query_invoices(state: EmulatorState) -> None:
+    from ksefkit.emulator.backends.metadata import query_page
+
+    _seed(state, 23, tie_group=4)
+    _seed(state, 5, currency="EUR")
+    body = _filters(currencyCodes=["PLN"])
+    everything = query_invoices(state, "Nip", SELLER, body, sort_order="Desc", limit=20)
+    assert everything.truncated and len(everything.rows) == 20
+    pages = [
+        query_page(state, "Nip", SELLER, body, sort_order="Desc", offset=o, size=10, cap=20)
+        for o in (0, 10, 20)
+    ]
+    assert [m for p in pages for m in p.rows] == everything.rows
+    assert [(p.served, p.truncated) for p in pages] == [(20, True)] * 3

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .app import bearer, json_body, path_ids, xml_response
-from .backends.metadata import query_invoices, visible_invoice
+from .backends.metadata import query_page, visible_invoice
 from .backends.seed import seed_invoices
 from .clock import isoformat, parse_datetime
 from .errors import validation_error
@@ -57,17 +57,23 @@ def metadata_page(
     order = query.get("sortOrder", "Asc")
     if not isinstance(filters, dict):
         raise validation_error("Treść żądania musi być obiektem JSON.")
-    result = query_invoices(
-        state, context_type, context_value, filters, sort_order=order, limit=RESULT_CAP
+    page = query_page(
+        state,
+        context_type,
+        context_value,
+        filters,
+        sort_order=order,
+        offset=offset * size,
+        size=size,
+        cap=RESULT_CAP,
     )
-    first, last = offset * size, (offset + 1) * size
-    page = result.rows[first:last]
-    reaches_cap = result.truncated and last >= len(result.rows)
+    last = (offset + 1) * size
+    reaches_cap = page.truncated and last >= page.served
     body: dict[str, Any] = {
-        "hasMore": last < len(result.rows) or reaches_cap,
+        "hasMore": last < page.served or reaches_cap,
         "isTruncated": reaches_cap,
-        "permanentStorageHwmDate": None if result.hwm is None else isoformat(result.hwm),
-        "invoices": page,
+        "permanentStorageHwmDate": None if page.hwm is None else isoformat(page.hwm),
+        "invoices": page.rows,
     }
     return body
 

@@ -286,6 +286,7 @@ class EmulatorState:
         """Forget every subject, token, session and invoice; keys and secrets stay."""
         with self.processor.paused():
             self.store.wipe()
+            self.store.run("DELETE FROM meta WHERE key = 'permanent_storage_hwm'")  # fresh HWM
             self.batch.wipe_files()
             self.exports.wipe_files()
 

@@ -39,12 +39,14 @@ if TYPE_CHECKING:
     from ..state import EmulatorState
 
 __all__ = [
+    "Page",
     "QueryResult",
     "derive_metadata",
     "ensure_metadata",
     "metadata_for",
     "permanent_storage_hwm",
     "query_invoices",
+    "query_page",
     "storage_floor",
 ]
 
@@ -460,25 +462,22 @@ def _out_of_range() -> KsefApiError:
     )
 
 
-def query_invoices(
+@dataclass
+class _Prepared:
+    where: str
+    params: list[Any]
+    order: str
+    hwm: dt.datetime | None
+
+
+def _prepare(
     state: EmulatorState,
     context_type: str,
     context_value: str,
     filters: Mapping[str, Any],
-    *,
-    sort_order: str = "Asc",
-    limit: int | None = None,
-) -> QueryResult:
-    """Metadata of the invoices ``filters`` (``InvoiceQueryFilters``) select for a context.
-
-    Raises 400/21405 for malformed filters and 400/21183 when
-    ``restrictToPermanentStorageHwmDate`` is set and ``from`` is after the HWM.
-
-    >>> query_invoices(state, "Nip", "5265877635", {"subjectType": "Subject1",
-    ...     "dateRange": {"dateType": "PermanentStorage", "from": "2026-01-01T00:00:00Z"}}
-    ... ).truncated  # doctest: +SKIP
-    False
-    """
+    sort_order: str,
+) -> _Prepared:
+    """Validate ``filters`` and turn them into SQL (21405 / 21183 as KSeF answers)."""
     if not isinstance(filters, Mapping):
         raise validation_error("Treść żądania musi być obiektem JSON.")
     if sort_order not in ("Asc", "Desc"):
@@ -537,55 +536,119 @@ def query_invoices(
         f"{column} <= ?",
     ]
     params: list[Any] = [isoformat(now), context_value, low, high]
+    for sql, value in _filter_sql(f):
+        where.append(sql)
+        params.extend(value)
+    direction = "DESC" if sort_order == "Desc" else "ASC"
+    order = f" ORDER BY {column} {direction}, ksef_number {direction}"
+    return _Prepared(" AND ".join(where), params, order, hwm)
+
+
+def _filter_sql(f: _Filters) -> list[tuple[str, list[Any]]]:
+    """SQL conditions (over columns and the cached metadata JSON) of the optional filters."""
+    out: list[tuple[str, list[Any]]] = []
     for sql, value in (
         ("ksef_number = ?", f.ksefNumber),
         ("invoice_number = ?", f.invoiceNumber),
         ("seller_nip = ?", f.sellerNip),
         ("invoicing_mode = ?", f.invoicingMode),
+        ("json_extract(metadata, '$.formCode.value') = ?", f.formType),
     ):
         if value is not None:
-            where.append(sql)
-            params.append(value)
-    direction = "DESC" if sort_order == "Desc" else "ASC"
-    sql = (
-        f"SELECT metadata FROM invoices WHERE {' AND '.join(where)}"  # noqa: S608 - fixed parts
-        f" ORDER BY {column} {direction}, ksef_number {direction}"
-    )
-    rows: list[dict[str, Any]] = []
-    truncated = False
-    for record in state.store.all(sql, params):
-        meta: dict[str, Any] = json.loads(record["metadata"])
-        if not _matches(meta, f):
-            continue
-        if limit is not None and len(rows) >= limit:
-            truncated = True
-            break
-        rows.append(meta)
-    return QueryResult(rows, truncated, hwm)
-
-
-def _matches(meta: dict[str, Any], f: _Filters) -> bool:
+            out.append((sql, [value]))
+    for field, flag in (("isSelfInvoicing", f.isSelfInvoicing), ("hasAttachment", f.hasAttachment)):
+        if flag is not None:
+            out.append((f"json_extract(metadata, '$.{field}') = ?", [int(flag)]))
     if f.amount is not None:
-        value = float(meta.get(_AMOUNT_FIELDS[f.amount.type], 0.0))
-        if f.amount.from_ is not None and value < f.amount.from_:
-            return False
-        if f.amount.to is not None and value > f.amount.to:
-            return False
+        amount = f"json_extract(metadata, '$.{_AMOUNT_FIELDS[f.amount.type]}')"
+        if f.amount.from_ is not None:
+            out.append((f"{amount} >= ?", [f.amount.from_]))
+        if f.amount.to is not None:
+            out.append((f"{amount} <= ?", [f.amount.to]))
     if f.buyerIdentifier is not None:
-        ident = meta.get("buyer", {}).get("identifier", {})
-        if ident.get("type") != f.buyerIdentifier.type:
-            return False
-        if f.buyerIdentifier.value is not None and ident.get("value") != f.buyerIdentifier.value:
-            return False
-    if f.currencyCodes and meta.get("currency") not in f.currencyCodes:
-        return False
-    if f.isSelfInvoicing is not None and meta.get("isSelfInvoicing") != f.isSelfInvoicing:
-        return False
-    if f.formType is not None and meta.get("formCode", {}).get("value") != f.formType:
-        return False
-    if f.invoiceTypes and meta.get("invoiceType") not in f.invoiceTypes:
-        return False
-    return f.hasAttachment is None or meta.get("hasAttachment") == f.hasAttachment
+        out.append(
+            ("json_extract(metadata, '$.buyer.identifier.type') = ?", [f.buyerIdentifier.type])
+        )
+        if f.buyerIdentifier.value is not None:
+            out.append(
+                (
+                    "json_extract(metadata, '$.buyer.identifier.value') = ?",
+                    [f.buyerIdentifier.value],
+                )
+            )
+    for field, values in (("currency", f.currencyCodes), ("invoiceType", f.invoiceTypes)):
+        if values:
+            marks = ", ".join("?" for _ in values)
+            out.append((f"json_extract(metadata, '$.{field}') IN ({marks})", list(values)))
+    return out
+
+
+def query_invoices(
+    state: EmulatorState,
+    context_type: str,
+    context_value: str,
+    filters: Mapping[str, Any],
+    *,
+    sort_order: str = "Asc",
+    limit: int | None = None,
+) -> QueryResult:
+    """Metadata of the invoices ``filters`` (``InvoiceQueryFilters``) select for a context.
+
+    Sorted by the filter's date type, then KSeF number; ``limit`` caps the rows (``truncated``
+    when more match). Raises 400/21405 for malformed filters and 400/21183 when
+    ``restrictToPermanentStorageHwmDate`` is set and ``from`` is after the HWM.
+
+    >>> query_invoices(state, "Nip", "5265877635", {"subjectType": "Subject1",
+    ...     "dateRange": {"dateType": "PermanentStorage", "from": "2026-01-01T00:00:00Z"}}
+    ... ).truncated  # doctest: +SKIP
+    False
+    """
+    q = _prepare(state, context_type, context_value, filters, sort_order)
+    sql = f"SELECT metadata FROM invoices WHERE {q.where}{q.order}"  # noqa: S608 - fixed parts
+    params = list(q.params)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(max(limit, 0) + 1)
+    rows = [json.loads(r["metadata"]) for r in state.store.all(sql, params)]
+    truncated = limit is not None and len(rows) > limit
+    return QueryResult(rows[:limit] if truncated else rows, truncated, q.hwm)
+
+
+@dataclass
+class Page:
+    """One page of a capped query: its rows, how many records the query serves (<= cap)."""
+
+    rows: list[dict[str, Any]]
+    served: int
+    truncated: bool
+    hwm: dt.datetime | None
+
+
+def query_page(
+    state: EmulatorState,
+    context_type: str,
+    context_value: str,
+    filters: Mapping[str, Any],
+    *,
+    sort_order: str = "Asc",
+    offset: int = 0,
+    size: int = 10,
+    cap: int = 10_000,
+) -> Page:
+    """Rows ``offset:offset+size`` of :func:`query_invoices` with ``limit=cap``, paged in SQL."""
+    q = _prepare(state, context_type, context_value, filters, sort_order)
+    count_row = state.store.one(
+        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM invoices WHERE {q.where} LIMIT ?)",  # noqa: S608
+        [*q.params, cap + 1],
+    )
+    matched = int(count_row["n"]) if count_row is not None else 0
+    served = min(matched, cap)
+    take = max(min(size, served - offset), 0)
+    rows: list[dict[str, Any]] = []
+    if take:
+        sql = f"SELECT metadata FROM invoices WHERE {q.where}{q.order} LIMIT ? OFFSET ?"  # noqa: S608
+        rows = [json.loads(r["metadata"]) for r in state.store.all(sql, [*q.params, take, offset])]
+    return Page(rows, served, matched > cap, q.hwm)
 
 
 def visible_invoice(state: EmulatorState, context_value: str, ksef_number: str) -> Any:
