@@ -33,7 +33,6 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-import importlib
 import io
 import json
 import os
@@ -41,10 +40,10 @@ import shutil
 import tarfile
 import urllib.parse
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -56,6 +55,7 @@ from ..keys import SYMMETRIC_KEY
 from . import b64decode_strict, dumps, parse_body
 from .auth import Claims
 from .batch_storage import StorageError
+from .metadata import query_invoices
 
 if TYPE_CHECKING:
     from ..state import EmulatorState
@@ -211,7 +211,7 @@ class ExportsBackend:
     def _validate_filters(self, claims: Claims, filters: object) -> None:
         """The metadata query's own validation (21405); 21183 waits for the build (420)."""
         try:
-            _query(self._state, claims.context_type, claims.context_value, filters, 0)
+            _select(self._state, claims.context_type, claims.context_value, filters, 0)
         except KsefApiError as exc:
             if exc.code != 21183:
                 raise
@@ -571,87 +571,21 @@ def _split_encrypt(
     return parts
 
 
-# -- the invoice query (metadata module, or a stand-in) ------------------------------------
-
-
-def _metadata_module() -> Any:
-    try:
-        return importlib.import_module("ksefkit.emulator.backends.metadata")
-    except ImportError:
-        return None
-
-
-def _query(
-    state: EmulatorState, context_type: str, context_value: str, filters: object, limit: int
-) -> _Selection:
-    module = _metadata_module()
-    if module is None:
-        return _standin_query(state, context_type, context_value, filters, limit)
-    result = module.query_invoices(
-        state, context_type, context_value, filters, sort_order="Asc", limit=limit
-    )
-    return _Selection(list(result.rows), bool(result.truncated), result.hwm)
+# -- the invoice query -----------------------------------------------------------------------
 
 
 def _select(
     state: EmulatorState, context_type: str, context_value: str, filters: object, limit: int
 ) -> _Selection:
-    return _query(state, context_type, context_value, filters, limit)
-
-
-def _standin_query(
-    state: EmulatorState, context_type: str, context_value: str, filters: object, limit: int
-) -> _Selection:
-    """A minimal query until :mod:`.metadata` lands: Subject1/2 by NIP, a date range."""
-    parsed = parse_body(_FiltersBody, filters)
-    raw = filters if isinstance(filters, dict) else {}
-    date_range = raw.get("dateRange", {})
-    column, key = {
-        "Issue": ("issue_date", "issueDate"),
-        "Invoicing": ("invoicing_date", "invoicingDate"),
-        "PermanentStorage": ("permanent_storage_date", "permanentStorageDate"),
-    }[parsed.dateRange.dateType]
-    try:
-        start = parse_datetime(str(date_range["from"]))
-        end = parse_datetime(str(date_range["to"])) if date_range.get("to") else None
-    except (KeyError, ValueError) as exc:
-        raise KsefApiError(400, 21405, "Błąd walidacji danych wejściowych.", [str(exc)]) from None
-    now = state.clock.now()
-    hwm = now - dt.timedelta(seconds=max(state.config.permanent_storage_lag, 0.001))
-    if date_range.get("restrictToPermanentStorageHwmDate"):
-        if start > hwm:
-            raise KsefApiError(
-                400, 21183, "Zakres filtrowania wykracza poza dostępny zakres danych."
-            )
-        end = hwm if end is None else min(end, hwm)
-    rows = state.store.all(
-        "SELECT * FROM invoices WHERE status_code = 200 AND seller_nip = ?",
-        (context_value,),
+    result = query_invoices(
+        state,
+        context_type,
+        context_value,
+        cast("Mapping[str, Any]", filters),
+        sort_order="Asc",
+        limit=limit,
     )
-    out: list[tuple[dt.datetime, dict[str, Any]]] = []
-    for r in rows:
-        value = r[column]
-        when = parse_datetime(value if "T" in value else value + "T00:00:00+00:00")
-        if when < start or (end is not None and when > end):
-            continue
-        out.append(
-            (
-                when,
-                {
-                    "ksefNumber": r["ksef_number"],
-                    "invoiceNumber": r["invoice_number"],
-                    "issueDate": r["issue_date"],
-                    "invoicingDate": r["invoicing_date"],
-                    "acquisitionDate": r["acquisition_date"],
-                    "permanentStorageDate": r["permanent_storage_date"],
-                    "seller": {"nip": r["seller_nip"]},
-                    key: r[column],
-                },
-            )
-        )
-    out.sort(key=lambda pair: pair[0])
-    selected = [m for _, m in out]
-    return _Selection(selected[:limit], len(selected) > limit, hwm)
+    return _Selection(list(result.rows), bool(result.truncated), result.hwm)
 
 
 def _auth_failed(detail: str) -> StorageError:
