@@ -86,12 +86,13 @@ def main() -> None:
                 timeout=600,
             )
             seeded.raise_for_status()
+            time.sleep(1.5)  # let the HWM (now - hwm_lag) pass the newest seeded invoice
             target = root / "sync"
             rss_before = rss_mb()
             with Client(base_url=base + "/v2", timeout=120) as client:
                 client.authenticate(subject["ksefToken"], nip=subject["nip"])
                 start = time.perf_counter()
-                client.invoices.sync("Subject1", into=target)
+                client.invoices.sync("Subject1", into=target, start=now - dt.timedelta(days=21))
                 elapsed = time.perf_counter() - start
             files = [p for p in target.rglob("*.xml")]
             size_mb = sum(p.stat().st_size for p in files) / 1e6
