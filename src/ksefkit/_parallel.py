@@ -9,7 +9,10 @@ The async code calls :func:`async_run_bounded`; ``scripts/unasync.py`` rewrites 
 * after the first failure start nothing new, let the running workers finish (their results
   are still recorded), then raise that first failure.
 
-:class:`ProgressCounter` adds up bytes from several workers (thread-safe).
+:class:`ProgressCounter` adds up bytes from several workers (thread-safe);
+:class:`HighWaterProgress` does too but reports only on the thread that made it (workers on
+other threads are reported by the next :meth:`HighWaterProgress.flush`, which
+:func:`sync_run_bounded` calls through ``on_tick`` while it waits), never stepping back.
 """
 
 from __future__ import annotations
@@ -22,12 +25,18 @@ from typing import TypeVar
 import anyio
 
 __all__ = [
+    "HighWaterProgress",
     "ProgressCounter",
     "async_call_in_thread",
+    "async_call_in_thread_reporting",
     "async_run_bounded",
     "sync_call_in_thread",
+    "sync_call_in_thread_reporting",
     "sync_run_bounded",
 ]
+
+#: Seconds between ``on_tick`` calls of :func:`sync_run_bounded` while it waits.
+TICK = 0.1
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,6 +49,37 @@ async def async_call_in_thread(func: Callable[[], R]) -> R:
     42
     """
     return await anyio.to_thread.run_sync(func)
+
+
+async def async_call_in_thread_reporting(
+    func: Callable[[Callable[[int, int], None]], R], report: Callable[[int, int], None]
+) -> R:
+    """``func(relay)`` on a worker thread; each ``relay(a, b)`` runs ``report(a, b)`` on the
+    event loop (the caller's thread), waiting for it.
+
+    >>> seen = []
+    >>> work = lambda relay: relay(1, 2) or 3
+    >>> anyio.run(async_call_in_thread_reporting, work, lambda a, b: seen.append(a))
+    3
+    >>> seen
+    [1]
+    """
+
+    def relay(a: int, b: int) -> None:
+        anyio.from_thread.run_sync(report, a, b)
+
+    return await anyio.to_thread.run_sync(lambda: func(relay))
+
+
+def sync_call_in_thread_reporting(
+    func: Callable[[Callable[[int, int], None]], R], report: Callable[[int, int], None]
+) -> R:
+    """The sync twin of :func:`async_call_in_thread_reporting`: ``func(report)``.
+
+    >>> sync_call_in_thread_reporting(lambda r: r(1, 2) or 3, lambda a, b: None)
+    3
+    """
+    return func(report)
 
 
 def sync_call_in_thread(func: Callable[[], R]) -> R:
@@ -57,8 +97,12 @@ async def async_run_bounded(
     on_result: Callable[[T, R], None],
     *,
     limit: int,
+    on_tick: Callable[[], None] | None = None,
 ) -> None:
     """Run ``worker(item)`` for every item, at most ``limit`` at once (anyio tasks).
+
+    ``on_tick()`` is called after each result and at the end (the sync twin also calls it
+    every :data:`TICK` seconds while waiting), always on the caller's thread.
 
     >>> import anyio
     >>> seen = []
@@ -81,10 +125,14 @@ async def async_run_bounded(
                 errors.append(exc)
                 return
             on_result(item, result)
+            if on_tick is not None:
+                on_tick()
 
     async with anyio.create_task_group() as group:
         for item in items:
             group.start_soon(run, item)
+    if on_tick is not None:
+        on_tick()
     if errors:
         raise errors[0]
 
@@ -95,6 +143,7 @@ def sync_run_bounded(
     on_result: Callable[[T, R], None],
     *,
     limit: int,
+    on_tick: Callable[[], None] | None = None,
 ) -> None:
     """Run ``worker(item)`` for every item on at most ``limit`` threads.
 
@@ -103,9 +152,12 @@ def sync_run_bounded(
     >>> sorted(seen)
     [2, 4]
     """
+    tick = on_tick or (lambda: None)
     if limit <= 1 or len(items) <= 1:
         for item in items:  # no threads needed: the simplest failure behaviour too
             on_result(item, worker(item))
+            tick()
+        tick()
         return
     stop = threading.Event()
 
@@ -117,18 +169,25 @@ def sync_run_bounded(
     first: BaseException | None = None
     with concurrent.futures.ThreadPoolExecutor(max_workers=limit) as pool:
         futures = {pool.submit(run, item): item for item in items}
+        pending = set(futures)
         try:
-            for future in concurrent.futures.as_completed(futures):
-                try:
-                    ran, result = future.result()
-                except Exception as exc:
-                    stop.set()
-                    first = first or exc
-                    continue
-                if ran:
-                    on_result(futures[future], result)  # type: ignore[arg-type]
+            while pending:
+                finished, pending = concurrent.futures.wait(
+                    pending, timeout=TICK, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for future in finished:
+                    try:
+                        ran, result = future.result()
+                    except Exception as exc:
+                        stop.set()
+                        first = first or exc
+                        continue
+                    if ran:
+                        on_result(futures[future], result)  # type: ignore[arg-type]
+                tick()
         finally:
             stop.set()  # an interrupt (Ctrl-C) starts nothing new either
+    tick()
     if first is not None:
         raise first
 
@@ -177,3 +236,44 @@ class ProgressCounter:
     def _report(self, done: int) -> None:
         if self._callback is not None:
             self._callback(done, self.total)
+
+
+class HighWaterProgress:
+    """Bytes done across parallel workers as ``callback(done, total)``, never stepping back.
+
+    Each key (a part) counts its furthest size seen (a retried part starts again unseen).
+    ``seen`` may be called from any thread; the callback runs only on the thread that made
+    this object: at once when ``seen`` is called there, otherwise on the next :meth:`flush`.
+
+    >>> calls = []
+    >>> p = HighWaterProgress(10, lambda d, t: calls.append((d, t)))
+    >>> p.seen(1, 4); p.seen(1, 2); p.seen(2, 6); p.flush()
+    >>> calls
+    [(4, 10), (10, 10)]
+    """
+
+    def __init__(self, total: int, callback: Callable[[int, int], None] | None) -> None:
+        self.total = total
+        self._callback = callback
+        self._owner = threading.get_ident()
+        self._high: dict[int, int] = {}
+        self._reported = -1
+        self._lock = threading.Lock()
+
+    def seen(self, key: int, size: int) -> None:
+        with self._lock:
+            if size > self._high.get(key, 0):
+                self._high[key] = size
+        if threading.get_ident() == self._owner:
+            self.flush()
+
+    def flush(self) -> None:
+        """Report the bytes done if they grew (call on the owner's thread)."""
+        if self._callback is None:
+            return
+        with self._lock:
+            done = min(self.total, sum(self._high.values()))
+            if done <= self._reported:
+                return
+            self._reported = done
+        self._callback(done, self.total)

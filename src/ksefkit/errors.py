@@ -10,10 +10,12 @@ Every error ksefkit raises derives from :class:`KsefError`::
     ├── SchemaNotFoundError         no XSD available (see ``KSEFKIT_SCHEMA_DIR``)
     ├── TransportError              the request never got an HTTP answer (DNS, TLS, timeout, reset)
     ├── IntegrityError              a downloaded document does not match its ``x-ms-meta-hash``
+    │   └── UnsafePackageError      an export package that cannot be unpacked safely
     ├── StorageError                a pre-signed storage link (batch part upload) failed
     ├── XadesError                  a XAdES signature that does not verify (``code`` = KSeF code)
     ├── ApiError                    KSeF answered with an HTTP error status
     │   ├── BadRequest              400 (KSeF exception JSON or problem details)
+    │   │   └── InvoiceNotAvailableYet  21165: invoice not yet in permanent storage
     │   ├── Unauthorized            401
     │   ├── Forbidden               403 (``reason_code`` says why)
     │   ├── NotFound                404
@@ -23,6 +25,8 @@ Every error ksefkit raises derives from :class:`KsefError`::
     ├── ProcessingError             a failed status inside a 200 (session, invoice, auth)
     │   ├── AuthenticationFailed    authentication operation ended with 4xx/5xx status
     │   ├── InvoiceRejected         invoice status other than 200
+    │   ├── ExportFailed            invoice export ended with a failure status
+    │   │   └── ExportExpired       export package no longer downloadable (210 / 410)
     │   └── SessionFailed           session ended with a failure status
     └── WaitTimeout                 a ``wait_for_*`` deadline passed
 
@@ -51,9 +55,12 @@ __all__ = [
     "ConfigurationError",
     "DecryptionError",
     "ErrorEntry",
+    "ExportExpired",
+    "ExportFailed",
     "Forbidden",
     "Gone",
     "IntegrityError",
+    "InvoiceNotAvailableYet",
     "InvoiceRejected",
     "KsefError",
     "NotFound",
@@ -66,6 +73,7 @@ __all__ = [
     "StorageError",
     "TransportError",
     "Unauthorized",
+    "UnsafePackageError",
     "WaitTimeout",
     "XadesError",
 ]
@@ -323,3 +331,24 @@ class WaitTimeout(KsefError, TimeoutError):
     def __init__(self, message: str, *, last: object = None) -> None:
         self.last = last
         super().__init__(message)
+
+
+class InvoiceNotAvailableYet(BadRequest):
+    """``GET /invoices/ksef/{n}`` answered 21165: the invoice is processed but not yet in
+    permanent storage. Retry later (or sync by ``PermanentStorage`` date, which only sees
+    stored invoices)."""
+
+
+class ExportFailed(ProcessingError):
+    """An invoice export ended with a failure status: 415 (the export key could not be
+    decrypted), 420 (``dateRange.from`` after the HWM with the restrict flag), 500, 550
+    (cancelled by KSeF: export again)."""
+
+
+class ExportExpired(ExportFailed):
+    """The export's package is no longer downloadable (status 210, or its status record is
+    gone, HTTP 410): start a new export with the same filters."""
+
+
+class UnsafePackageError(IntegrityError):
+    """A decrypted export package that cannot be unpacked safely (bad names, links, sizes)."""

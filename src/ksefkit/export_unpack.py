@@ -24,7 +24,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +33,14 @@ from typing import IO
 from pydantic import BaseModel
 
 from .crypto import b64
-from .errors import BadRequest, IntegrityError, KsefError, ProcessingError
+from .errors import (
+    ExportExpired,
+    ExportFailed,
+    IntegrityError,
+    InvoiceNotAvailableYet,
+    KsefError,
+    UnsafePackageError,
+)
 from .models.invoices import InvoiceMetadata
 
 __all__ = [
@@ -54,27 +61,6 @@ __all__ = [
 METADATA_FILE = "_metadata.json"
 CHUNK = 256 * 1024
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$")
-
-
-class InvoiceNotAvailableYet(BadRequest):
-    """``GET /invoices/ksef/{n}`` answered 21165: the invoice is processed but not yet in
-    permanent storage. Retry later (or sync by ``PermanentStorage`` date, which only sees
-    stored invoices)."""
-
-
-class ExportFailed(ProcessingError):
-    """An invoice export ended with a failure status: 415 (the export key could not be
-    decrypted), 420 (``dateRange.from`` after the HWM with the restrict flag), 500, 550
-    (cancelled by KSeF: export again)."""
-
-
-class ExportExpired(ExportFailed):
-    """The export's package is no longer downloadable (status 210, or its status record is
-    gone, HTTP 410): start a new export with the same filters."""
-
-
-class UnsafePackageError(IntegrityError):
-    """A decrypted export package that cannot be unpacked safely (bad names, links, sizes)."""
 
 
 @dataclass(frozen=True)
@@ -145,18 +131,20 @@ def unpack_package(
     *,
     limits: UnpackLimits | None = None,
     durable: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> UnpackedPackage:
     """Unpack a decrypted export package (``Zip`` or ``TarGz``) into ``into``.
 
     Writes ``{ksefNumber}.xml`` files and ``_metadata.json``; returns the parsed metadata
     and the files. With ``durable`` every file and the folder are fsync'd before returning.
-    Invoice XML is checked against the metadata's ``invoiceHash``.
+    Invoice XML is checked against the metadata's ``invoiceHash``. ``progress(done, total)``
+    is called after each file (``total`` is 0 while unknown: a streamed ``TarGz``).
     """
     limits = limits or UnpackLimits()
     into.mkdir(parents=True, exist_ok=True)
     written: dict[str, tuple[Path, str]] = {}  # file name -> (path, sha256 b64)
     try:
-        _unpack_all(archive, into, compression, limits, durable, written)
+        _unpack_all(archive, into, compression, limits, durable, written, progress)
     except (zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise UnsafePackageError(f"export package cannot be read: {exc}") from exc
     if durable:
@@ -185,9 +173,11 @@ def _unpack_all(
     limits: UnpackLimits,
     durable: bool,
     written: dict[str, tuple[Path, str]],
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
     total = 0
-    for count, (name, stream) in enumerate(_entries(archive, compression), start=1):
+    count = 0
+    for count, (name, stream, known) in enumerate(_entries(archive, compression), start=1):
         if count > limits.max_entries:
             raise UnsafePackageError(f"export package has more than {limits.max_entries} files")
         safe = safe_file_name(name)
@@ -201,20 +191,26 @@ def _unpack_all(
         if total > limits.max_total_size:
             raise UnsafePackageError(f"export package inflates beyond {limits.max_total_size} B")
         written[safe] = (path, digest)
+        if progress is not None:
+            progress(count, known)
+    if progress is not None:
+        progress(count, count)
 
 
-def _entries(archive: Path, compression: str) -> Iterator[tuple[str, IO[bytes]]]:
+def _entries(archive: Path, compression: str) -> Iterator[tuple[str, IO[bytes], int]]:
+    """``(name, stream, total)``; ``total`` is 0 when unknown (a streamed tar)."""
     kind = compression.lower()
     if kind == "zip":
         with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
+            infos = zf.infolist()
+            for info in infos:
                 mode = info.external_attr >> 16
                 if info.is_dir() or (stat.S_IFMT(mode) and not stat.S_ISREG(mode)):
                     raise UnsafePackageError(
                         f"export package entry {info.filename[:120]!r} is not a plain file"
                     )
                 with zf.open(info) as stream:
-                    yield info.filename, stream
+                    yield info.filename, stream, len(infos)
     elif kind in ("targz", "tar.gz"):
         with tarfile.open(archive, mode="r|gz") as tf:
             for member in tf:
@@ -225,7 +221,7 @@ def _entries(archive: Path, compression: str) -> Iterator[tuple[str, IO[bytes]]]
                 extracted = tf.extractfile(member)
                 if extracted is None:  # pragma: no cover - isreg() guarantees a stream
                     continue
-                yield member.name, extracted
+                yield member.name, extracted, 0
     else:
         raise KsefError(f"unknown export compression {compression!r} (Zip or TarGz)")
 

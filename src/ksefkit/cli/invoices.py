@@ -27,11 +27,13 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, ClassVar, Protocol
 
 import typer
+from rich.filesize import decimal
 from rich.markup import escape
 from rich.progress import (
+    BarColumn,
     Progress,
     SpinnerColumn,
     TaskID,
@@ -82,6 +84,7 @@ class InvoicesApi(Protocol):
         only_metadata: bool = False,
         compression: str = "Zip",
         parallelism: int = 4,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> Any: ...
 
     def sync(
@@ -414,15 +417,15 @@ def export(
     filters = build_filters(subject, date_type, start, end)
     output.mkdir(parents=True, exist_ok=True)
     before = _files(output)
-    with authenticated_client(settings) as client, Activity(out) as activity:
-        activity.message(f"exporting {subject.value} invoices into {output}")
-        activity.update("waiting for the package, downloading and unpacking")
+    with authenticated_client(settings) as client, ExportProgress(out) as progress:
+        progress.message(f"exporting {subject.value} invoices into {output}")
         _api(client).export(
             filters,
             into=output,
             only_metadata=metadata_only,
             compression=compression.wire,
             parallelism=parallel,
+            progress=progress,
         )
     written = sorted(_files(output) - before)
     invoices = [p for p in written if p.suffix == ".xml"]
@@ -537,6 +540,94 @@ class Activity:
         """The SDK's progress callback: the spinner shows the latest event."""
         with self._lock:
             self._bars.update(self._task, description=escape(_describe(progress)))
+
+
+class ExportProgress:
+    """The SDK's export progress callback ``(phase, done, total)``: on a terminal one bar per
+    phase (waiting for the package, downloading, unpacking); otherwise plain lines (on stderr
+    with --json) at the start of each phase and at each quarter of a known total."""
+
+    _LABELS: ClassVar[dict[str, str]] = {
+        "wait": "waiting",
+        "download": "downloading",
+        "unpack": "unpacking",
+    }
+
+    def __init__(self, out: Output) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+        self._tasks: dict[str, TaskID] = {}
+        self._quarters: dict[str, int] = {}
+        self._bars = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<11}"),
+            BarColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=out.console,
+            disable=not out.interactive,
+        )
+
+    def __enter__(self) -> ExportProgress:
+        self._bars.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._bars.stop()
+
+    def message(self, text: str) -> None:
+        """A line above the bars (plain: stdout, or stderr with --json)."""
+        with self._lock:
+            if self._out.interactive:
+                self._bars.console.print(escape(text), soft_wrap=True, highlight=False)
+            else:
+                self._out.info(text)
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        with self._lock:
+            if self._out.interactive:
+                self._bar(phase, done, total)
+            else:
+                self._plain(phase, done, total)
+
+    def _bar(self, phase: str, done: int, total: int) -> None:
+        tasks = {task.id: task for task in self._bars.tasks}
+        for earlier, earlier_id in self._tasks.items():  # a new phase: earlier ones are done
+            task = tasks[earlier_id]
+            if earlier != phase and not task.finished:
+                self._bars.update(earlier_id, total=task.total or 1, completed=task.total or 1)
+        task_id = self._tasks.get(phase)
+        if task_id is None:
+            label = self._LABELS.get(phase, phase)
+            task_id = self._tasks[phase] = self._bars.add_task(label, total=None, detail="")
+        self._bars.update(
+            task_id,
+            completed=done,
+            total=total or None,
+            detail=escape(_progress_detail(phase, done, total)),
+        )
+
+    def _plain(self, phase: str, done: int, total: int) -> None:
+        """A line at the start of a phase, then at each quarter of a known total."""
+        quarter = 0 if total <= 0 else min(4, done * 4 // total)
+        if phase in self._quarters and self._quarters[phase] >= quarter:
+            return
+        self._quarters[phase] = quarter
+        label = self._LABELS.get(phase, phase)
+        self._out.info(f"{label}: {_progress_detail(phase, done, total)}")
+
+
+def _progress_detail(phase: str, done: int, total: int) -> str:
+    if phase == "wait":
+        return f"{done} status quer{'y' if done == 1 else 'ies'}"
+    if phase == "download":
+        return f"{decimal(done)} of {decimal(total)}"
+    return f"{done} of {total} file(s)" if total else f"{done} file(s)"
 
 
 def _describe(progress: object) -> str:

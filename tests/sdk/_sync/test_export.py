@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import threading
 import zipfile
 
 import httpx
@@ -74,6 +75,49 @@ def test_export_round_trip(tmp_path, compression):
             assert {m.ksef_number for m in only.invoices} == expected
             assert only.files == {}
             assert sorted(p.name for p in meta_dir.iterdir()) == ["_metadata.json"]
+
+
+@pytest.mark.parametrize("compression", ["Zip", "TarGz"])
+def test_export_progress_reports_phases_on_the_calling_thread(tmp_path, compression):
+    calls: list[tuple[str, int, int]] = []
+    threads: set[int] = set()
+
+    def progress(phase: str, done: int, total: int) -> None:
+        calls.append((phase, done, total))
+        threads.add(threading.get_ident())
+
+    with run_emulator(export_part_size=3000) as emulator:
+        subject = emulator.create_subject()
+        emulator.state.seed_invoices(
+            20,
+            seller_nip=subject.nip,
+            buyer_nip=BUYER,
+            end=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1),
+        )
+        with emulator.client() as client:
+            client.authenticate(subject.token, nip=subject.nip)
+            result = client.invoices.export(
+                filters("Subject1", month_ago()),
+                into=tmp_path,
+                compression=compression,
+                parallelism=3,
+                progress=progress,
+            )
+    assert threads == {threading.get_ident()}
+    phases = [phase for phase, _, _ in calls]
+    assert phases[0] == "wait"
+    assert phases.index("download") > phases.index("wait")
+    assert phases.index("unpack") > max(i for i, p in enumerate(phases) if p == "download")
+    waits = [done for phase, done, _ in calls if phase == "wait"]
+    assert waits == list(range(1, len(waits) + 1))
+    total = sum(p.encrypted_part_size for p in result.package.parts)
+    download = [(done, t) for phase, done, t in calls if phase == "download"]
+    assert all(t == total for _, t in download)
+    done = [d for d, _ in download]
+    assert done == sorted(done) and len(set(done)) == len(done)  # monotonic, no repeats
+    assert done[-1] == total
+    unpack = [(d, t) for phase, d, t in calls if phase == "unpack"]
+    assert unpack[-1] == (len(result.files) + 1, len(result.files) + 1)  # + _metadata.json
 
 
 def test_export_truncated_package_says_where_to_continue(tmp_path):

@@ -15,8 +15,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from ..._http import Operation, check_meta_hash
-from ...errors import BadRequest, KsefError
-from ...export_unpack import InvoiceNotAvailableYet
+from ...errors import BadRequest, InvoiceNotAvailableYet, KsefError
 from ...models import EncryptionInfo
 from ...models.invoices import (
     ExportInvoicesResponse,
@@ -59,7 +58,7 @@ class AsyncInvoices(AsyncResource):
         """``GET /invoices/ksef/{ksefNumber}``: the invoice XML, ``x-ms-meta-hash`` verified.
 
         An invoice not yet in permanent storage raises
-        :class:`~ksefkit.export_unpack.InvoiceNotAvailableYet` (a ``BadRequest``, code 21165);
+        :class:`~ksefkit.errors.InvoiceNotAvailableYet` (a ``BadRequest``, code 21165);
         an unknown number ``BadRequest`` 21164.
         """
         try:
@@ -200,14 +199,19 @@ class AsyncInvoices(AsyncResource):
         compression: str = "Zip",
         parallelism: int = 4,
         timeout: float | None = 600.0,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> ExportResult:
         """Export invoices into ``into``: key, export, wait, download parts in parallel
         (streamed, hashes checked, a link that expired is refreshed), decrypt, unpack safely.
 
         Writes ``{ksefNumber}.xml`` per invoice and ``_metadata.json``; returns them with the
         package facts (``is_truncated``, the ``last*Date`` to continue from, the HWM). A
-        failed export raises :class:`~ksefkit.export_unpack.ExportFailed`; one whose package
-        expired :class:`~ksefkit.export_unpack.ExportExpired` (export again).
+        failed export raises :class:`~ksefkit.errors.ExportFailed`; one whose package
+        expired :class:`~ksefkit.errors.ExportExpired` (export again).
+
+        ``progress(phase, done, total)`` is called on the calling task / thread: ``"wait"``
+        (status queries so far, 0), ``"download"`` (encrypted bytes of the total),
+        ``"unpack"`` (files written of the total; 0 while unknown).
         """
         return await export_invoices(
             self,
@@ -217,6 +221,7 @@ class AsyncInvoices(AsyncResource):
             compression=compression,
             parallelism=parallelism,
             timeout=timeout,
+            progress=progress,
         )
 
     async def sync(

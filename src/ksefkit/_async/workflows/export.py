@@ -9,7 +9,7 @@ from that file in chunks into one joined archive, and the archive is unpacked en
 entry (see :mod:`ksefkit.export_unpack`). Part links are pre-signed and never logged; a link
 that storage refuses with 403 (expired) is renewed by asking for the export status again
 (KSeF makes new links at each status query) and the part is downloaded again. When the
-package itself expired (status 210 or HTTP 410) :class:`~ksefkit.export_unpack.ExportExpired`
+package itself expired (status 210 or HTTP 410) :class:`~ksefkit.errors.ExportExpired`
 says to export again.
 """
 
@@ -33,10 +33,17 @@ from ...crypto import (
     b64,
     encryption_info,
 )
-from ...errors import BadRequest, Gone, IntegrityError, KsefError, StorageError, TransportError
-from ...export_unpack import (
+from ...errors import (
+    BadRequest,
     ExportExpired,
     ExportFailed,
+    Gone,
+    IntegrityError,
+    KsefError,
+    StorageError,
+    TransportError,
+)
+from ...export_unpack import (
     UnpackedPackage,
     remove_tree,
     unpack_package,
@@ -70,6 +77,10 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 #: ``on_phase(phase)``: ``"created"``, ``"ready"``, ``"downloaded"``, ``"unpacked"``.
 PhaseHook = Callable[[str], None]
+#: ``progress(phase, done, total)``, always on the calling task / thread: ``"wait"`` (status
+#: queries so far, 0), ``"download"`` (encrypted bytes, never stepping back, ending at the
+#: package's encrypted size), ``"unpack"`` (files written, total; 0 while unknown).
+ExportProgress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -120,12 +131,19 @@ async def export_invoices(
     timeout: float | None = 600.0,
     durable: bool = False,
     on_phase: PhaseHook | None = None,
+    progress: ExportProgress | None = None,
 ) -> ExportResult:
-    """The whole export (see the module docstring); ``durable`` fsyncs the files written."""
+    """The whole export (see the module docstring); ``durable`` fsyncs the files written;
+    ``progress`` follows the phases (see :data:`ExportProgress`)."""
     key = SymmetricKey.generate()
     reference = await _create(invoices, filters, key, only_metadata, compression)
     _phase(on_phase, "created")
-    status = await wait_for_export(invoices, reference, timeout=timeout)
+    status = await wait_for_export(
+        invoices,
+        reference,
+        timeout=timeout,
+        on_poll=None if progress is None else (lambda n: progress("wait", n, 0)),
+    )
     package = status.package
     if package is None:
         raise ExportFailed(
@@ -137,16 +155,27 @@ async def export_invoices(
         work.mkdir(parents=True, exist_ok=True)
         unpacked = UnpackedPackage(metadata=[])
         if package.parts:
-            await download_parts(invoices, reference, package, work, parallelism=parallelism)
+            await download_parts(
+                invoices,
+                reference,
+                package,
+                work,
+                parallelism=parallelism,
+                progress=None if progress is None else (lambda d, t: progress("download", d, t)),
+            )
             _phase(on_phase, "downloaded")
             archive = work / "package"
             parts = sorted(package.parts, key=lambda p: p.ordinal_number)
             await _parallel.async_call_in_thread(lambda: decrypt_join(parts, work, key, archive))
 
-            def unpack() -> UnpackedPackage:
-                return unpack_package(archive, into, compression, durable=durable)
+            def unpack(report: Callable[[int, int], None]) -> UnpackedPackage:
+                return unpack_package(archive, into, compression, durable=durable, progress=report)
 
-            unpacked = await _parallel.async_call_in_thread(unpack)
+            def report_unpack(done: int, total: int) -> None:
+                if progress is not None:
+                    progress("unpack", done, total)
+
+            unpacked = await _parallel.async_call_in_thread_reporting(unpack, report_unpack)
         _phase(on_phase, "unpacked")
     finally:
         remove_tree(work)
@@ -161,11 +190,26 @@ async def export_invoices(
 
 
 async def wait_for_export(
-    invoices: AsyncInvoices, reference_number: str, *, timeout: float | None
+    invoices: AsyncInvoices,
+    reference_number: str,
+    *,
+    timeout: float | None,
+    on_poll: Callable[[int], None] | None = None,
 ) -> InvoiceExportStatusResponse:
-    """Poll the export until its status is not 100; failures raise typed errors."""
+    """Poll the export until its status is not 100; failures raise typed errors.
+    ``on_poll(n)`` is called after the n-th status query."""
+    polls = 0
+
+    async def query() -> InvoiceExportStatusResponse:
+        nonlocal polls
+        status = await _status(invoices, reference_number)
+        polls += 1
+        if on_poll is not None:
+            on_poll(polls)
+        return status
+
     status = await poll_until(
-        lambda: _status(invoices, reference_number),
+        query,
         lambda s: s.status.code != IN_PROGRESS,
         timeout=timeout,
         what=f"export {reference_number}",
@@ -202,16 +246,22 @@ async def download_parts(
     work: Path,
     *,
     parallelism: int = 4,
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Download every part into ``work/part-NNNN.aes``, ``parallelism`` at a time."""
+    """Download every part into ``work/part-NNNN.aes``, ``parallelism`` at a time;
+    ``progress(done, total)`` follows the encrypted bytes on the calling task / thread."""
     http = invoices._http.http
     retry = invoices._http.retry
+    total = sum(p.encrypted_part_size for p in package.parts)
+    counter = _parallel.HighWaterProgress(total, progress)
 
     async def one(part: InvoicePackagePart) -> int:
         target = work / f"part-{part.ordinal_number:04d}.aes"
         for renewal in range(LINK_RENEWALS + 1):
             try:
-                await download_part(http, part, target, max_attempts=retry.max_attempts)
+                await download_part(
+                    http, part, target, max_attempts=retry.max_attempts, counter=counter
+                )
                 return part.ordinal_number
             except StorageError as error:
                 if error.status_code != 403 or renewal == LINK_RENEWALS:
@@ -225,19 +275,28 @@ async def download_parts(
         raise AssertionError("unreachable")  # pragma: no cover
 
     await _parallel.async_run_bounded(
-        list(package.parts), one, lambda part, ordinal: None, limit=parallelism
+        list(package.parts),
+        one,
+        lambda part, ordinal: None,
+        limit=parallelism,
+        on_tick=counter.flush,
     )
 
 
 async def download_part(
-    http: httpx.AsyncClient, part: InvoicePackagePart, target: Path, *, max_attempts: int = 3
+    http: httpx.AsyncClient,
+    part: InvoicePackagePart,
+    target: Path,
+    *,
+    max_attempts: int = 3,
+    counter: _parallel.HighWaterProgress | None = None,
 ) -> None:
     """GET one part to ``target`` in chunks (no token sent), checking its size and hash."""
     attempt = 0
     while True:
         attempt += 1
         try:
-            await _download_once(http, part, target)
+            await _download_once(http, part, target, counter)
             return
         except (TransportError, StorageError, IntegrityError) as error:
             retryable = isinstance(error, TransportError | IntegrityError) or (
@@ -248,7 +307,12 @@ async def download_part(
             await _polling.async_sleep(min(0.2 * 2**attempt, 5.0))
 
 
-async def _download_once(http: httpx.AsyncClient, part: InvoicePackagePart, target: Path) -> None:
+async def _download_once(
+    http: httpx.AsyncClient,
+    part: InvoicePackagePart,
+    target: Path,
+    counter: _parallel.HighWaterProgress | None = None,
+) -> None:
     digest = hashlib.sha256()
     size = 0
     where = f"{part.method or 'GET'} {redact_url(part.url)}"
@@ -274,6 +338,8 @@ async def _download_once(http: httpx.AsyncClient, part: InvoicePackagePart, targ
                         break
                     digest.update(chunk)
                     out.write(chunk)
+                    if counter is not None:
+                        counter.seen(part.ordinal_number, size)
             declared = response.headers.get("x-ms-meta-hash")
         finally:
             await response.aclose()

@@ -10,7 +10,7 @@ from that file in chunks into one joined archive, and the archive is unpacked en
 entry (see :mod:`ksefkit.export_unpack`). Part links are pre-signed and never logged; a link
 that storage refuses with 403 (expired) is renewed by asking for the export status again
 (KSeF makes new links at each status query) and the part is downloaded again. When the
-package itself expired (status 210 or HTTP 410) :class:`~ksefkit.export_unpack.ExportExpired`
+package itself expired (status 210 or HTTP 410) :class:`~ksefkit.errors.ExportExpired`
 says to export again.
 """
 
@@ -34,10 +34,17 @@ from ...crypto import (
     b64,
     encryption_info,
 )
-from ...errors import BadRequest, Gone, IntegrityError, KsefError, StorageError, TransportError
-from ...export_unpack import (
+from ...errors import (
+    BadRequest,
     ExportExpired,
     ExportFailed,
+    Gone,
+    IntegrityError,
+    KsefError,
+    StorageError,
+    TransportError,
+)
+from ...export_unpack import (
     UnpackedPackage,
     remove_tree,
     unpack_package,
@@ -71,6 +78,10 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 #: ``on_phase(phase)``: ``"created"``, ``"ready"``, ``"downloaded"``, ``"unpacked"``.
 PhaseHook = Callable[[str], None]
+#: ``progress(phase, done, total)``, always on the calling task / thread: ``"wait"`` (status
+#: queries so far, 0), ``"download"`` (encrypted bytes, never stepping back, ending at the
+#: package's encrypted size), ``"unpack"`` (files written, total; 0 while unknown).
+ExportProgress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -121,12 +132,19 @@ def export_invoices(
     timeout: float | None = 600.0,
     durable: bool = False,
     on_phase: PhaseHook | None = None,
+    progress: ExportProgress | None = None,
 ) -> ExportResult:
-    """The whole export (see the module docstring); ``durable`` fsyncs the files written."""
+    """The whole export (see the module docstring); ``durable`` fsyncs the files written;
+    ``progress`` follows the phases (see :data:`ExportProgress`)."""
     key = SymmetricKey.generate()
     reference = _create(invoices, filters, key, only_metadata, compression)
     _phase(on_phase, "created")
-    status = wait_for_export(invoices, reference, timeout=timeout)
+    status = wait_for_export(
+        invoices,
+        reference,
+        timeout=timeout,
+        on_poll=None if progress is None else (lambda n: progress("wait", n, 0)),
+    )
     package = status.package
     if package is None:
         raise ExportFailed(
@@ -138,16 +156,27 @@ def export_invoices(
         work.mkdir(parents=True, exist_ok=True)
         unpacked = UnpackedPackage(metadata=[])
         if package.parts:
-            download_parts(invoices, reference, package, work, parallelism=parallelism)
+            download_parts(
+                invoices,
+                reference,
+                package,
+                work,
+                parallelism=parallelism,
+                progress=None if progress is None else (lambda d, t: progress("download", d, t)),
+            )
             _phase(on_phase, "downloaded")
             archive = work / "package"
             parts = sorted(package.parts, key=lambda p: p.ordinal_number)
             _parallel.sync_call_in_thread(lambda: decrypt_join(parts, work, key, archive))
 
-            def unpack() -> UnpackedPackage:
-                return unpack_package(archive, into, compression, durable=durable)
+            def unpack(report: Callable[[int, int], None]) -> UnpackedPackage:
+                return unpack_package(archive, into, compression, durable=durable, progress=report)
 
-            unpacked = _parallel.sync_call_in_thread(unpack)
+            def report_unpack(done: int, total: int) -> None:
+                if progress is not None:
+                    progress("unpack", done, total)
+
+            unpacked = _parallel.sync_call_in_thread_reporting(unpack, report_unpack)
         _phase(on_phase, "unpacked")
     finally:
         remove_tree(work)
@@ -162,11 +191,26 @@ def export_invoices(
 
 
 def wait_for_export(
-    invoices: Invoices, reference_number: str, *, timeout: float | None
+    invoices: Invoices,
+    reference_number: str,
+    *,
+    timeout: float | None,
+    on_poll: Callable[[int], None] | None = None,
 ) -> InvoiceExportStatusResponse:
-    """Poll the export until its status is not 100; failures raise typed errors."""
+    """Poll the export until its status is not 100; failures raise typed errors.
+    ``on_poll(n)`` is called after the n-th status query."""
+    polls = 0
+
+    def query() -> InvoiceExportStatusResponse:
+        nonlocal polls
+        status = _status(invoices, reference_number)
+        polls += 1
+        if on_poll is not None:
+            on_poll(polls)
+        return status
+
     status = poll_until(
-        lambda: _status(invoices, reference_number),
+        query,
         lambda s: s.status.code != IN_PROGRESS,
         timeout=timeout,
         what=f"export {reference_number}",
@@ -203,16 +247,22 @@ def download_parts(
     work: Path,
     *,
     parallelism: int = 4,
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Download every part into ``work/part-NNNN.aes``, ``parallelism`` at a time."""
+    """Download every part into ``work/part-NNNN.aes``, ``parallelism`` at a time;
+    ``progress(done, total)`` follows the encrypted bytes on the calling task / thread."""
     http = invoices._http.http
     retry = invoices._http.retry
+    total = sum(p.encrypted_part_size for p in package.parts)
+    counter = _parallel.HighWaterProgress(total, progress)
 
     def one(part: InvoicePackagePart) -> int:
         target = work / f"part-{part.ordinal_number:04d}.aes"
         for renewal in range(LINK_RENEWALS + 1):
             try:
-                download_part(http, part, target, max_attempts=retry.max_attempts)
+                download_part(
+                    http, part, target, max_attempts=retry.max_attempts, counter=counter
+                )
                 return part.ordinal_number
             except StorageError as error:
                 if error.status_code != 403 or renewal == LINK_RENEWALS:
@@ -226,19 +276,28 @@ def download_parts(
         raise AssertionError("unreachable")  # pragma: no cover
 
     _parallel.sync_run_bounded(
-        list(package.parts), one, lambda part, ordinal: None, limit=parallelism
+        list(package.parts),
+        one,
+        lambda part, ordinal: None,
+        limit=parallelism,
+        on_tick=counter.flush,
     )
 
 
 def download_part(
-    http: httpx.Client, part: InvoicePackagePart, target: Path, *, max_attempts: int = 3
+    http: httpx.Client,
+    part: InvoicePackagePart,
+    target: Path,
+    *,
+    max_attempts: int = 3,
+    counter: _parallel.HighWaterProgress | None = None,
 ) -> None:
     """GET one part to ``target`` in chunks (no token sent), checking its size and hash."""
     attempt = 0
     while True:
         attempt += 1
         try:
-            _download_once(http, part, target)
+            _download_once(http, part, target, counter)
             return
         except (TransportError, StorageError, IntegrityError) as error:
             retryable = isinstance(error, TransportError | IntegrityError) or (
@@ -249,7 +308,12 @@ def download_part(
             _polling.sync_sleep(min(0.2 * 2**attempt, 5.0))
 
 
-def _download_once(http: httpx.Client, part: InvoicePackagePart, target: Path) -> None:
+def _download_once(
+    http: httpx.Client,
+    part: InvoicePackagePart,
+    target: Path,
+    counter: _parallel.HighWaterProgress | None = None,
+) -> None:
     digest = hashlib.sha256()
     size = 0
     where = f"{part.method or 'GET'} {redact_url(part.url)}"
@@ -275,6 +339,8 @@ def _download_once(http: httpx.Client, part: InvoicePackagePart, target: Path) -
                         break
                     digest.update(chunk)
                     out.write(chunk)
+                    if counter is not None:
+                        counter.seen(part.ordinal_number, size)
             declared = response.headers.get("x-ms-meta-hash")
         finally:
             response.close()
