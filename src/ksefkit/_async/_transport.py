@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -61,12 +61,11 @@ class AsyncHttp:
         retry: RetryPolicy | None = None,
     ) -> httpx.Response:
         """Send ``operation``; retry as the policy allows; map errors; return the response."""
-        policy = retry or self.retry
         url = self.base_url + operation.path(**(path_params or {}))
-        attempt = 0
         refreshed = False
-        while True:
-            attempt += 1
+
+        async def send() -> httpx.Response:
+            nonlocal refreshed
             try:
                 return await self._send_once(
                     operation, url, params, json, content, headers, bearer, timeout
@@ -79,6 +78,24 @@ class AsyncHttp:
                     raise
                 refreshed = True
                 await self.tokens.refresh()
+                return await self._send_once(
+                    operation, url, params, json, content, headers, bearer, timeout
+                )
+
+        return await self._with_retries(operation, retry or self.retry, send)
+
+    async def _with_retries(
+        self,
+        operation: Operation,
+        policy: RetryPolicy,
+        send: Callable[[], Awaitable[httpx.Response]],
+    ) -> httpx.Response:
+        """Call ``send`` until it succeeds or the retry policy says stop."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await send()
             except KsefError as error:
                 if not policy.should_retry(operation, error, attempt):
                     raise
@@ -142,22 +159,18 @@ class AsyncHttp:
     ) -> httpx.Response:
         """GET a pre-signed URL (UPO, export part): no Authorization header, ever."""
         operation = Operation("GET", url, AuthKind.NONE)
-        attempt = 0
-        while True:
-            attempt += 1
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+
+        async def send() -> httpx.Response:
             try:
-                extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-                try:
-                    response = await self.http.get(url, headers=headers, **extra)
-                except httpx.HTTPError as exc:
-                    raise _transport_error(exc, operation) from exc
-                if response.status_code >= 400:
-                    raise map_error(response, "GET (pre-signed URL)")
-                return response
-            except KsefError as error:
-                if not self.retry.should_retry(operation, error, attempt):
-                    raise
-                await _polling.async_sleep(self.retry.delay(error, attempt))
+                response = await self.http.get(url, headers=headers, **extra)
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc, operation) from exc
+            if response.status_code >= 400:
+                raise map_error(response, "GET (pre-signed URL)")
+            return response
+
+        return await self._with_retries(operation, self.retry, send)
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -62,12 +62,11 @@ class Http:
         retry: RetryPolicy | None = None,
     ) -> httpx.Response:
         """Send ``operation``; retry as the policy allows; map errors; return the response."""
-        policy = retry or self.retry
         url = self.base_url + operation.path(**(path_params or {}))
-        attempt = 0
         refreshed = False
-        while True:
-            attempt += 1
+
+        def send() -> httpx.Response:
+            nonlocal refreshed
             try:
                 return self._send_once(
                     operation, url, params, json, content, headers, bearer, timeout
@@ -80,6 +79,24 @@ class Http:
                     raise
                 refreshed = True
                 self.tokens.refresh()
+                return self._send_once(
+                    operation, url, params, json, content, headers, bearer, timeout
+                )
+
+        return self._with_retries(operation, retry or self.retry, send)
+
+    def _with_retries(
+        self,
+        operation: Operation,
+        policy: RetryPolicy,
+        send: Callable[[], httpx.Response],
+    ) -> httpx.Response:
+        """Call ``send`` until it succeeds or the retry policy says stop."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return send()
             except KsefError as error:
                 if not policy.should_retry(operation, error, attempt):
                     raise
@@ -143,22 +160,18 @@ class Http:
     ) -> httpx.Response:
         """GET a pre-signed URL (UPO, export part): no Authorization header, ever."""
         operation = Operation("GET", url, AuthKind.NONE)
-        attempt = 0
-        while True:
-            attempt += 1
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+
+        def send() -> httpx.Response:
             try:
-                extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-                try:
-                    response = self.http.get(url, headers=headers, **extra)
-                except httpx.HTTPError as exc:
-                    raise _transport_error(exc, operation) from exc
-                if response.status_code >= 400:
-                    raise map_error(response, "GET (pre-signed URL)")
-                return response
-            except KsefError as error:
-                if not self.retry.should_retry(operation, error, attempt):
-                    raise
-                _polling.sync_sleep(self.retry.delay(error, attempt))
+                response = self.http.get(url, headers=headers, **extra)
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc, operation) from exc
+            if response.status_code >= 400:
+                raise map_error(response, "GET (pre-signed URL)")
+            return response
+
+        return self._with_retries(operation, self.retry, send)
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

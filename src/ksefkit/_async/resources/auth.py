@@ -18,6 +18,7 @@ from ...models import (
     AuthenticationTokensResponse,
     InitTokenAuthenticationRequest,
 )
+from .._tokens import REFRESH
 from .._transport import TimeoutTypes
 from ._base import AsyncResource
 
@@ -26,7 +27,6 @@ KSEF_TOKEN = Operation("POST", "/auth/ksef-token", AuthKind.NONE)
 STATUS = Operation("GET", "/auth/{ref}", AuthKind.AUTHENTICATION)
 # Redeem works exactly once: a retry after an ambiguous failure would burn the tokens.
 REDEEM = Operation("POST", "/auth/token/redeem", AuthKind.AUTHENTICATION, one_shot=True)
-REFRESH = Operation("POST", "/auth/token/refresh", AuthKind.REFRESH, idempotent=True)
 XADES = Operation("POST", "/auth/xades-signature", AuthKind.NONE)
 SESSIONS = Operation("GET", "/auth/sessions")
 # Revoking is idempotent on KSeF's side: a retry cannot do harm.

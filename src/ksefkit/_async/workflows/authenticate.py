@@ -15,10 +15,10 @@ from ...models import (
     InitTokenAuthenticationRequest,
     TokenInfo,
 )
+from ...xades import XadesSigner, build_auth_token_request
 from .._wait import poll_until
 
 if TYPE_CHECKING:
-    from ...xades import XadesSigner
     from ..client import AsyncClient
 
 UNKNOWN_KEY_ID = 21470
@@ -88,8 +88,6 @@ async def authenticate_with_xades(
     timeout: float | None = 120.0,
 ) -> AuthResult:
     """Sign an AuthTokenRequest for a fresh challenge, send it, wait, redeem, install tokens."""
-    from ...xades import build_auth_token_request
-
     challenge = await client.auth.challenge()
     ips = authorization_policy.allowed_ips if authorization_policy else None
     document = build_auth_token_request(

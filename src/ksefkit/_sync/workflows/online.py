@@ -24,6 +24,7 @@ from ...models import (
     SessionInvoiceStatusResponse,
     SessionStatusResponse,
 )
+from ...preflight import check_invoice
 from ...state import OnlineSessionState
 from .._wait import poll_until
 
@@ -149,8 +150,6 @@ class OnlineSession:
         """
         state = self.state
         if self.preflight:
-            from ...preflight import check_invoice  # lxml-heavy; loaded on first send
-
             check_invoice(
                 xml,
                 self.form_code,
