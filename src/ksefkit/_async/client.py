@@ -27,9 +27,12 @@ from ._keys import AsyncKeyRing
 from ._tokens import AsyncTokenManager
 from ._transport import AsyncHttp
 from .resources.auth import AsyncAuth
+from .resources.collective import AsyncCollectiveIdentifiers
 from .resources.invoices import AsyncInvoices
+from .resources.peppol import AsyncPeppol
 from .resources.security import AsyncSecurity
 from .resources.sessions import AsyncSessions
+from .resources.testdata import AsyncTestData
 from .resources.tokens import AsyncKsefTokens
 from .workflows.authenticate import (
     AuthResult,
@@ -93,6 +96,9 @@ class AsyncClient:
         self.ksef_tokens = AsyncKsefTokens(self._http)
         self.keys = AsyncKeyRing(self.security)
         self.invoices = AsyncInvoices(self._http, self.keys)
+        self.testdata = AsyncTestData(self._http)
+        self.peppol = AsyncPeppol(self._http)
+        self.collective_identifiers = AsyncCollectiveIdentifiers(self._http)
 
     def __repr__(self) -> str:
         return f"<AsyncClient {self.base_url} {self.tokens!r}>"

@@ -28,9 +28,12 @@ from ._keys import KeyRing
 from ._tokens import TokenManager
 from ._transport import Http
 from .resources.auth import Auth
+from .resources.collective import CollectiveIdentifiers
 from .resources.invoices import Invoices
+from .resources.peppol import Peppol
 from .resources.security import Security
 from .resources.sessions import Sessions
+from .resources.testdata import TestData
 from .resources.tokens import KsefTokens
 from .workflows.authenticate import (
     AuthResult,
@@ -94,6 +97,9 @@ class Client:
         self.ksef_tokens = KsefTokens(self._http)
         self.keys = KeyRing(self.security)
         self.invoices = Invoices(self._http, self.keys)
+        self.testdata = TestData(self._http)
+        self.peppol = Peppol(self._http)
+        self.collective_identifiers = CollectiveIdentifiers(self._http)
 
     def __repr__(self) -> str:
         return f"<Client {self.base_url} {self.tokens!r}>"

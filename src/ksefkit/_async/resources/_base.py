@@ -57,3 +57,38 @@ class AsyncResource:
             token = getattr(page, "continuation_token", None)
             if not token:
                 return
+
+    async def _offset_pages(
+        self,
+        model: type[P],
+        operation: Operation,
+        items: Callable[[P], list[T]],
+        *,
+        page_size: int | None = None,
+        json: Any = None,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> AsyncIterator[T]:
+        """Yield every item of every page of a ``pageOffset``/``pageSize`` + ``hasMore`` list.
+
+        ``pageOffset`` is a page number (0, 1, 2, ...), not an item offset. A page that says
+        ``hasMore`` but holds no items ends the walk, so a misbehaving server cannot loop us.
+        """
+        offset = 0
+        while True:
+            query = {**(params or {}), "pageOffset": offset, "pageSize": page_size}
+            page = await self._get_model(
+                model,
+                operation,
+                path_params=path_params,
+                params=query,
+                json=json,
+                timeout=timeout,
+            )
+            batch = items(page)
+            for item in batch:
+                yield item
+            if not getattr(page, "has_more", False) or not batch:
+                return
+            offset += 1

@@ -1,0 +1,249 @@
+# GENERATED from src/ksefkit/_async by scripts/unasync.py: do not edit by hand.
+"""``/testdata``: the TEST environment's test-data API (and the emulator's; never on PROD).
+
+Subjects (enforcement authorities, VAT groups, local-government units with their subunits),
+persons (a PESEL owning a NIP, optionally a court bailiff or deceased), context blocking, and
+per-context session limits. Test-data permissions and attachment consent
+(``/testdata/permissions*``, ``/testdata/attachment*``) and certificate test data
+(``/testdata/limits/subject/certificate``, ``/testdata/certificates/{serialNumber}``) live
+here too.
+
+Subject, person and block/unblock calls need no authentication; the session-limit calls act on
+the context the client is authenticated in.
+
+>>> client.testdata.create_person("5265877635", "90010112345", "JDG owner")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from ..._http import AuthKind, Operation
+from ...errors import ConfigurationError
+from ...models import (
+    BatchSessionContextLimitsOverride,
+    BatchSessionEffectiveContextLimits,
+    BlockContextAuthenticationRequest,
+    EffectiveContextLimits,
+    OnlineSessionContextLimitsOverride,
+    OnlineSessionEffectiveContextLimits,
+    PersonCreateRequest,
+    PersonRemoveRequest,
+    SetSessionLimitsRequest,
+    SubjectCreateRequest,
+    SubjectRemoveRequest,
+    Subunit,
+    TestDataAuthenticationContextIdentifier,
+    UnblockContextAuthenticationRequest,
+)
+from .._transport import TimeoutTypes
+from ._base import Resource
+
+CREATE_SUBJECT = Operation("POST", "/testdata/subject", AuthKind.NONE)
+REMOVE_SUBJECT = Operation("POST", "/testdata/subject/remove", AuthKind.NONE)
+CREATE_PERSON = Operation("POST", "/testdata/person", AuthKind.NONE)
+REMOVE_PERSON = Operation("POST", "/testdata/person/remove", AuthKind.NONE)
+# Blocking or unblocking twice leaves the same state: a retry cannot do harm.
+BLOCK_CONTEXT = Operation("POST", "/testdata/context/block", AuthKind.NONE, idempotent=True)
+UNBLOCK_CONTEXT = Operation("POST", "/testdata/context/unblock", AuthKind.NONE, idempotent=True)
+# Setting the same limits again (or restoring the defaults again) changes nothing.
+SET_SESSION_LIMITS = Operation("POST", "/testdata/limits/context/session", idempotent=True)
+RESET_SESSION_LIMITS = Operation("DELETE", "/testdata/limits/context/session", idempotent=True)
+#: Read by :meth:`TestData.set_session_limits` to keep the side it is not asked to change.
+CONTEXT_LIMITS = Operation("GET", "/limits/context")
+
+#: Any model with ``max_invoice_size_in_mb``, ``max_invoice_with_attachment_size_in_mb`` and
+#: ``max_invoices``: the override models, or the effective limits read from KSeF.
+SessionLimits = (
+    OnlineSessionContextLimitsOverride
+    | BatchSessionContextLimitsOverride
+    | OnlineSessionEffectiveContextLimits
+    | BatchSessionEffectiveContextLimits
+)
+
+
+class TestData(Resource):
+    """``client.testdata``: test data on KSeF TEST (and in the ksefkit emulator)."""
+
+    def create_subject(
+        self,
+        nip: str,
+        subject_type: str,
+        description: str,
+        *,
+        subunits: Sequence[Subunit | tuple[str, str]] = (),
+        created_date: dt.datetime | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> None:
+        """``POST /testdata/subject``: register an entity with its subunits.
+
+        ``subject_type`` is ``EnforcementAuthority``, ``VatGroup`` or ``JST``
+        (:class:`~ksefkit.models.SubjectType`); ``subunits`` (VAT-group members or subordinate
+        local-government units) are :class:`~ksefkit.models.Subunit` or ``(nip, description)``
+        pairs. KSeF answers 30001 when the subject already exists. ``created_date`` backdates
+        the roles; re-creating a removed subject needs a later date than the previous one.
+
+        >>> client.testdata.create_subject(  # doctest: +SKIP
+        ...     "7762811692", "VatGroup", "Grupa VAT", subunits=[("5265877635", "Członek 1")]
+        ... )
+        """
+        units = [
+            u if isinstance(u, Subunit) else Subunit(subject_nip=u[0], description=u[1])
+            for u in subunits
+        ]
+        body = SubjectCreateRequest(
+            subject_nip=nip,
+            subject_type=subject_type,
+            subunits=units or None,
+            description=description,
+            created_date=created_date,
+        )
+        self._http.request(CREATE_SUBJECT, json=body.to_wire(), timeout=timeout)
+
+    def remove_subject(self, nip: str, *, timeout: TimeoutTypes = None) -> None:
+        """``POST /testdata/subject/remove``: remove a subject (and its subunits).
+
+        >>> client.testdata.remove_subject("7762811692")  # doctest: +SKIP
+        """
+        body = SubjectRemoveRequest(subject_nip=nip)
+        self._http.request(REMOVE_SUBJECT, json=body.to_wire(), timeout=timeout)
+
+    def create_person(
+        self,
+        nip: str,
+        pesel: str,
+        description: str,
+        *,
+        is_bailiff: bool = False,
+        is_deceased: bool = False,
+        created_date: dt.datetime | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> None:
+        """``POST /testdata/person``: a person (``pesel``) who owns ``nip``.
+
+        The person may then authenticate with a PESEL certificate as the owner of the NIP's
+        context. ``is_bailiff`` makes them a court bailiff (``EnforcementOperations``);
+        ``is_deceased`` makes every authentication with their credentials end with status 470.
+        KSeF answers 30001 when the person already exists.
+
+        >>> client.testdata.create_person(  # doctest: +SKIP
+        ...     "5265877635", "90010112345", "Komornik", is_bailiff=True
+        ... )
+        """
+        body = PersonCreateRequest(
+            nip=nip,
+            pesel=pesel,
+            is_bailiff=is_bailiff,
+            description=description,
+            is_deceased=is_deceased,
+            created_date=created_date,
+        )
+        self._http.request(CREATE_PERSON, json=body.to_wire(), timeout=timeout)
+
+    def remove_person(self, nip: str, *, timeout: TimeoutTypes = None) -> None:
+        """``POST /testdata/person/remove``: remove the person owning ``nip``; KSeF takes away
+        all their permissions.
+
+        >>> client.testdata.remove_person("5265877635")  # doctest: +SKIP
+        """
+        body = PersonRemoveRequest(nip=nip)
+        self._http.request(REMOVE_PERSON, json=body.to_wire(), timeout=timeout)
+
+    def block_context(
+        self,
+        *,
+        nip: str | None = None,
+        internal_id: str | None = None,
+        nip_vat_ue: str | None = None,
+        peppol_id: str | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> None:
+        """``POST /testdata/context/block``: every authentication into the context then ends
+        with status 480 (give exactly one context keyword).
+
+        >>> client.testdata.block_context(nip="5265877635")  # doctest: +SKIP
+        """
+        context = _context(
+            nip=nip, internal_id=internal_id, nip_vat_ue=nip_vat_ue, peppol_id=peppol_id
+        )
+        body = BlockContextAuthenticationRequest(context_identifier=context)
+        self._http.request(BLOCK_CONTEXT, json=body.to_wire(), timeout=timeout)
+
+    def unblock_context(
+        self,
+        *,
+        nip: str | None = None,
+        internal_id: str | None = None,
+        nip_vat_ue: str | None = None,
+        peppol_id: str | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> None:
+        """``POST /testdata/context/unblock``: authentication into the context works again.
+
+        >>> client.testdata.unblock_context(nip="5265877635")  # doctest: +SKIP
+        """
+        context = _context(
+            nip=nip, internal_id=internal_id, nip_vat_ue=nip_vat_ue, peppol_id=peppol_id
+        )
+        body = UnblockContextAuthenticationRequest(context_identifier=context)
+        self._http.request(UNBLOCK_CONTEXT, json=body.to_wire(), timeout=timeout)
+
+    def set_session_limits(
+        self,
+        *,
+        online: SessionLimits | None = None,
+        batch: SessionLimits | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> None:
+        """``POST /testdata/limits/context/session``: override the current context's limits.
+
+        KSeF takes both sides at once; the side not given keeps its effective value (read with
+        ``GET /limits/context`` first). Sizes are whole MB (online/batch: 0-5 without and 0-10
+        with attachments), ``max_invoices`` 0-100 000 per session. Sessions then refuse the
+        invoice past ``max_invoices`` (21155) and larger invoices (status 430).
+
+        >>> from ksefkit.models import OnlineSessionContextLimitsOverride as Limits
+        >>> client.testdata.set_session_limits(online=Limits(  # doctest: +SKIP
+        ...     max_invoice_size_in_mb=1, max_invoice_with_attachment_size_in_mb=3, max_invoices=5))
+        """
+        if online is None and batch is None:
+            raise ConfigurationError("give online=, batch= or both")
+        if online is None or batch is None:
+            current = self._get_model(EffectiveContextLimits, CONTEXT_LIMITS, timeout=timeout)
+            online = online or current.online_session
+            batch = batch or current.batch_session
+        body = SetSessionLimitsRequest(
+            online_session=OnlineSessionContextLimitsOverride.model_validate(online.model_dump()),
+            batch_session=BatchSessionContextLimitsOverride.model_validate(batch.model_dump()),
+        )
+        self._http.request(SET_SESSION_LIMITS, json=body.to_wire(), timeout=timeout)
+
+    def reset_session_limits(self, *, timeout: TimeoutTypes = None) -> None:
+        """``DELETE /testdata/limits/context/session``: back to the default session limits.
+
+        >>> client.testdata.reset_session_limits()  # doctest: +SKIP
+        """
+        self._http.request(RESET_SESSION_LIMITS, timeout=timeout)
+
+
+def _context(
+    *,
+    nip: str | None,
+    internal_id: str | None,
+    nip_vat_ue: str | None,
+    peppol_id: str | None,
+) -> TestDataAuthenticationContextIdentifier:
+    """The ``contextIdentifier`` of exactly one keyword.
+
+    >>> _context(nip="5265877635", internal_id=None, nip_vat_ue=None, peppol_id=None).type
+    'Nip'
+    """
+    given = {"Nip": nip, "InternalId": internal_id, "NipVatUe": nip_vat_ue, "PeppolId": peppol_id}
+    chosen = [(kind, value) for kind, value in given.items() if value is not None]
+    if len(chosen) != 1:
+        raise ConfigurationError(
+            "give exactly one context: nip=, internal_id=, nip_vat_ue= or peppol_id="
+        )
+    kind, value = chosen[0]
+    return TestDataAuthenticationContextIdentifier(type=kind, value=value)
