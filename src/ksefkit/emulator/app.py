@@ -27,6 +27,7 @@ from ..crypto import sha256_b64
 from .backends import check_ksef_number, check_reference_number
 from .backends.auth import Claims, TokenType
 from .backends.batch import BATCH_WRITE
+from .backends.certificates import check_serial_number
 from .backends.sessions import SESSION_LIST, SESSION_READ, SESSION_WRITE
 from .errors import KsefApiError, bad_request, render_error, validation_error
 from .state import EmulatorConfig, EmulatorState
@@ -137,6 +138,8 @@ _PATH_CHECKS: dict[str, Callable[[str, str], str]] = {
     "invoiceReferenceNumber": check_reference_number,
     "upoReferenceNumber": check_reference_number,
     "ksefNumber": check_ksef_number,
+    "certificateSerialNumber": check_serial_number,
+    "serialNumber": check_serial_number,
 }
 
 
@@ -197,6 +200,7 @@ def _access(state: EmulatorState, request: Request, any_of: tuple[str, ...]) -> 
 def api_routes(state: EmulatorState) -> list[BaseRoute]:
     """The KSeF API routes (paths relative to ``/v2``); order matters for shared prefixes."""
     from .auth_routes import auth_extra_routes  # it imports helpers from this module
+    from .certificate_routes import certificate_routes  # so does this one
     from .export_routes import export_routes  # so does this one
     from .invoice_routes import invoice_routes  # and this one
     from .limits_routes import limits_routes  # so does this one
@@ -205,6 +209,7 @@ def api_routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/security/public-key-certificates", _certificates(state), methods=["GET"]),
         *auth_extra_routes(state),
         *limits_routes(state),
+        *certificate_routes(state),
         *invoice_routes(state),
         *export_routes(state),
         *_auth_routes(state),

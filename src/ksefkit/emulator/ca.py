@@ -106,21 +106,29 @@ class EmulatorCA:
         now: dt.datetime,
         valid_from: dt.datetime | None = None,
         valid_to: dt.datetime | None = None,
+        serial_number: int | None = None,
+        key_usage: x509.KeyUsage | None = None,
     ) -> x509.Certificate:
-        """An end-entity certificate for ``subject`` (default validity now−61 min … +2 years)."""
+        """An end-entity certificate for ``subject`` (default validity now−61 min … +2 years).
+
+        ``serial_number`` defaults to a random one; ``key_usage`` (critical) is added when
+        given (KSeF certificates: digitalSignature or nonRepudiation).
+        """
         start = valid_from or now - dt.timedelta(minutes=61)
         end = valid_to or now + dt.timedelta(days=730)
-        return (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.certificate.subject)
             .public_key(public_key)
-            .serial_number(x509.random_serial_number())
+            .serial_number(serial_number or x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(self.private_key, hashes.SHA256())
         )
+        if key_usage is not None:
+            builder = builder.add_extension(key_usage, critical=True)
+        return builder.sign(self.private_key, hashes.SHA256())
 
 
 def load_pem_certificates(pems: Sequence[bytes]) -> list[x509.Certificate]:

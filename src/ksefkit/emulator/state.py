@@ -21,6 +21,7 @@ from ..identifiers import make_reference_number, random_nip
 from .backends.auth import AuthBackend, SeededSubject
 from .backends.auth_sessions import AuthSessions
 from .backends.batch import BatchBackend
+from .backends.certificates import CertificatesBackend
 from .backends.exports import ExportsBackend
 from .backends.processing import Processor
 from .backends.rights import Rights
@@ -189,6 +190,7 @@ class EmulatorState:
         self.sessions = SessionsBackend(self)
         self.batch = BatchBackend(self)
         self.exports = ExportsBackend(self)
+        self.certificates = CertificatesBackend(self)
         self._closed = False
         if self.config.processing == "background":
             self.processor.start_worker()

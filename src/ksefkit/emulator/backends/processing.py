@@ -146,6 +146,7 @@ class Processor:
                 items.append(functools.partial(self._finish_session, row["reference_number"]))
         items.extend(self._state.batch.work(cutoff))
         items.extend(self._state.exports.work(cutoff))
+        items.extend(self._state.certificates.work(cutoff))
         return items
 
     def _cutoff(self, respect_delay: bool) -> dt.datetime:

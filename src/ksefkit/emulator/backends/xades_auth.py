@@ -12,12 +12,16 @@ Synchronous checks, in order (each a 400 with KSeF's code; KSEF_API.md §4.4, §
 5. the subject: ``certificateSubject`` → the NIP/PESEL of the certificate
    (:func:`ksefkit.testcerts.subject_identifier`; none found → 21115),
    ``certificateFingerprint`` → SHA-256 of the certificate; a ``PeppolId`` context needs a
-   Peppol provider certificate, which the emulator does not model → 21117.
+   Peppol provider certificate, which the emulator does not model → 21117. A KSeF certificate
+   (issued by ``/certificates/enrollments``) authenticates as the subject that enrolled it
+   (method ``InternalCertificate``).
 
 Then 202 and the asynchronous verdict (:meth:`XadesAuth.evaluate`, run by the processor):
 480 blocked context, 460 certificate outside its validity ("Nieważny certyfikat") or, when
-trust is required, not issued by a trusted CA ("Niezaufany łańcuch certyfikatów"), 415 no
-permission in the context, else 200.
+trust is required, not issued by a trusted CA ("Niezaufany łańcuch certyfikatów"), for a KSeF
+certificate its type and state (:meth:`.certificates.CertificatesBackend.auth_failure`: an
+``Offline`` certificate, revoked, blocked or expired → 460), 415 no permission in the context,
+else 200.
 
 **Decision (validity → 460, not 21115):** ``verify_xades`` rejects a certificate outside its
 validity with 21115. KSeF's status table reports that as 460 "Nieważny certyfikat", so the
@@ -45,6 +49,7 @@ from ...xades import DS_NS, VerifiedXades, certificate_fingerprint, verify_xades
 from ..ca import chains_to
 from ..errors import KsefApiError, bad_request
 from .authrequest import AuthTokenRequest, parse_auth_request
+from .certificates import INTERNAL_CERTIFICATE
 
 if TYPE_CHECKING:
     from ..state import EmulatorState
@@ -70,6 +75,9 @@ METHOD_INFO: dict[str, tuple[str, str, str]] = {
         "XadesSignature",
         "Podpis - certyfikat samopodpisany (środowisko testowe)",
     ),
+    # Decision: KSeF publishes no code for a KSeF-certificate login; the method is
+    # ``InternalCertificate`` ("Certyfikat KSeF") of the AuthenticationMethod enum.
+    "xades.internal-certificate": ("InternalCertificate", "XadesSignature", "Certyfikat KSeF"),
 }
 
 _CERT_FAILED = "Uwierzytelnianie zakończone niepowodzeniem z powodu błędu certyfikatu"
@@ -114,13 +122,20 @@ class XadesAuth:
         verified = _verify(body, root, now)
         request = parse_auth_request(verified.document)
         certificate = verified.certificate
-        subject_type, subject_value = _subject(request, certificate)
-        trusted = chains_to(certificate, self._state.trust_anchors(), now)
+        # A KSeF certificate carries the identity of the subject that enrolled it, whatever
+        # its DN says (a fingerprint subject's certificate names no NIP or PESEL).
+        owner = self._state.certificates.owner_of(certificate)
+        if owner is not None and request.context_type != "PeppolId":
+            (subject_type, subject_value), method_code = owner, INTERNAL_CERTIFICATE
+        else:
+            subject_type, subject_value = _subject(request, certificate)
+            trusted = chains_to(certificate, self._state.trust_anchors(), now)
+            method_code = _method_code(certificate, trusted)
         return {
             "request": request,
             "subject_type": subject_type,
             "subject_value": subject_value,
-            "method_code": _method_code(certificate, trusted),
+            "method_code": method_code,
             "certificate": certificate.public_bytes(Encoding.DER),
             "verify_chain": int(verify_chain),
             "document_hash": sha256_b64(body),
@@ -135,6 +150,10 @@ class XadesAuth:
         must_chain = op["verify_chain"] or self._state.config.require_trusted_certificates
         if must_chain and not chains_to(cert, self._state.trust_anchors(), now):
             return Verdict(460, _CERT_FAILED, "Niezaufany łańcuch certyfikatów")
+        internal = op["method_code"] == INTERNAL_CERTIFICATE
+        problem = self._state.certificates.auth_failure(cert) if internal else None
+        if problem is not None:  # Offline type, revoked, blocked, expired (stored validity)
+            return Verdict(460, _CERT_FAILED, problem)
         perms = self._state.rights.permissions(
             op["context_type"], op["context_value"], op["subject_type"], op["subject_value"]
         )
@@ -142,6 +161,8 @@ class XadesAuth:
             return Verdict(
                 415, "Uwierzytelnianie zakończone niepowodzeniem", "Brak przypisanych uprawnień"
             )
+        if internal:
+            self._state.certificates.mark_used(cert)
         return Verdict(
             200,
             subject_type=op["subject_type"],
