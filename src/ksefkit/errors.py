@@ -24,6 +24,7 @@ Every error ksefkit raises derives from :class:`KsefError`::
     │   └── ServerError             5xx
     ├── ProcessingError             a failed status inside a 200 (session, invoice, auth)
     │   ├── AuthenticationFailed    authentication operation ended with 4xx/5xx status
+    │   ├── CertificateEnrollmentFailed  KSeF certificate enrollment rejected (400, 500, 550)
     │   ├── InvoiceRejected         invoice status other than 200
     │   ├── ExportFailed            invoice export ended with a failure status
     │   │   └── ExportExpired       export package no longer downloadable (210 / 410)
@@ -52,6 +53,7 @@ __all__ = [
     "AuthenticationFailed",
     "BadRequest",
     "BatchPreflightError",
+    "CertificateEnrollmentFailed",
     "ConfigurationError",
     "DecryptionError",
     "ErrorEntry",
@@ -315,6 +317,11 @@ class ProcessingError(KsefError):
 
 class AuthenticationFailed(ProcessingError):
     """The authentication operation ended with a failure status (415, 425, 450, 460, ...)."""
+
+
+class CertificateEnrollmentFailed(ProcessingError):
+    """A KSeF certificate enrollment ended without a certificate: 400 (the public key is
+    already certified for another subject, or the certificate limit was reached), 500, 550."""
 
 
 class InvoiceRejected(ProcessingError):

@@ -27,6 +27,7 @@ from ._keys import AsyncKeyRing
 from ._tokens import AsyncTokenManager
 from ._transport import AsyncHttp
 from .resources.auth import AsyncAuth
+from .resources.certificates import AsyncCertificates
 from .resources.collective import AsyncCollectiveIdentifiers
 from .resources.invoices import AsyncInvoices
 from .resources.peppol import AsyncPeppol
@@ -99,6 +100,7 @@ class AsyncClient:
         self.testdata = AsyncTestData(self._http)
         self.peppol = AsyncPeppol(self._http)
         self.collective_identifiers = AsyncCollectiveIdentifiers(self._http)
+        self.certificates = AsyncCertificates(self._http)
 
     def __repr__(self) -> str:
         return f"<AsyncClient {self.base_url} {self.tokens!r}>"

@@ -28,6 +28,7 @@ from ._keys import KeyRing
 from ._tokens import TokenManager
 from ._transport import Http
 from .resources.auth import Auth
+from .resources.certificates import Certificates
 from .resources.collective import CollectiveIdentifiers
 from .resources.invoices import Invoices
 from .resources.peppol import Peppol
@@ -100,6 +101,7 @@ class Client:
         self.testdata = TestData(self._http)
         self.peppol = Peppol(self._http)
         self.collective_identifiers = CollectiveIdentifiers(self._http)
+        self.certificates = Certificates(self._http)
 
     def __repr__(self) -> str:
         return f"<Client {self.base_url} {self.tokens!r}>"

@@ -25,16 +25,20 @@ from ...models import (
     BatchSessionContextLimitsOverride,
     BatchSessionEffectiveContextLimits,
     BlockContextAuthenticationRequest,
+    CertificateSubjectLimitsOverride,
     EffectiveContextLimits,
+    EnrollmentSubjectLimitsOverride,
     OnlineSessionContextLimitsOverride,
     OnlineSessionEffectiveContextLimits,
     PersonCreateRequest,
     PersonRemoveRequest,
     SetSessionLimitsRequest,
+    SetSubjectLimitsRequest,
     SubjectCreateRequest,
     SubjectRemoveRequest,
     Subunit,
     TestDataAuthenticationContextIdentifier,
+    TestDataUpdateCertificateRequest,
     UnblockContextAuthenticationRequest,
 )
 from .._transport import TimeoutTypes
@@ -50,6 +54,13 @@ UNBLOCK_CONTEXT = Operation("POST", "/testdata/context/unblock", AuthKind.NONE, 
 # Setting the same limits again (or restoring the defaults again) changes nothing.
 SET_SESSION_LIMITS = Operation("POST", "/testdata/limits/context/session", idempotent=True)
 RESET_SESSION_LIMITS = Operation("DELETE", "/testdata/limits/context/session", idempotent=True)
+# Setting the same certificate limits again (or the defaults again) changes nothing.
+SET_CERTIFICATE_LIMITS = Operation("POST", "/testdata/limits/subject/certificate", idempotent=True)
+RESET_CERTIFICATE_LIMITS = Operation(
+    "DELETE", "/testdata/limits/subject/certificate", idempotent=True
+)
+# Setting the same validTo twice leaves the same certificate.
+UPDATE_CERTIFICATE = Operation("PUT", "/testdata/certificates/{serial}", idempotent=True)
 #: Read by :meth:`TestData.set_session_limits` to keep the side it is not asked to change.
 CONTEXT_LIMITS = Operation("GET", "/limits/context")
 
@@ -225,6 +236,61 @@ class TestData(Resource):
         >>> client.testdata.reset_session_limits()  # doctest: +SKIP
         """
         self._http.request(RESET_SESSION_LIMITS, timeout=timeout)
+
+    def set_certificate_limits(
+        self,
+        *,
+        max_enrollments: int | None = None,
+        max_certificates: int | None = None,
+        subject_identifier_type: str | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> None:
+        """``POST /testdata/limits/subject/certificate``: the authenticated subject's limits.
+
+        ``max_enrollments`` caps the certificate enrollments (25006 beyond it),
+        ``max_certificates`` the active KSeF certificates (25007); a limit not given keeps its
+        value. ``subject_identifier_type`` (``Nip``, ``Pesel``, ``Fingerprint``) is the
+        subject's own identifier type.
+
+        >>> client.testdata.set_certificate_limits(max_certificates=1)  # doctest: +SKIP
+        """
+        if max_enrollments is None and max_certificates is None:
+            raise ConfigurationError("give max_enrollments=, max_certificates= or both")
+        body = SetSubjectLimitsRequest(
+            subject_identifier_type=subject_identifier_type,
+            enrollment=None
+            if max_enrollments is None
+            else EnrollmentSubjectLimitsOverride(max_enrollments=max_enrollments),
+            certificate=None
+            if max_certificates is None
+            else CertificateSubjectLimitsOverride(max_certificates=max_certificates),
+        )
+        self._http.request(SET_CERTIFICATE_LIMITS, json=body.to_wire(), timeout=timeout)
+
+    def reset_certificate_limits(self, *, timeout: TimeoutTypes = None) -> None:
+        """``DELETE /testdata/limits/subject/certificate``: the default certificate limits.
+
+        >>> client.testdata.reset_certificate_limits()  # doctest: +SKIP
+        """
+        self._http.request(RESET_CERTIFICATE_LIMITS, timeout=timeout)
+
+    def update_certificate(
+        self, serial_number: str, *, valid_to: dt.datetime, timeout: TimeoutTypes = None
+    ) -> None:
+        """``PUT /testdata/certificates/{serialNumber}``: shorten an own KSeF certificate.
+
+        ``valid_to`` may not be later than the current end of validity; a past one makes the
+        certificate ``Expired`` at once (it stops authenticating and signing KOD II links).
+
+        >>> client.testdata.update_certificate(serial, valid_to=now)  # doctest: +SKIP
+        """
+        body = TestDataUpdateCertificateRequest(valid_to=valid_to)
+        self._http.request(
+            UPDATE_CERTIFICATE,
+            path_params={"serial": serial_number},
+            json=body.to_wire(),
+            timeout=timeout,
+        )
 
 
 def _context(
