@@ -1,12 +1,14 @@
 """Self-signed test certificates of the kinds KSeF's TEST environment accepts (KSEF_API.md §4.4).
 
-Three factories mirror what the official clients generate:
+Four factories mirror what the official clients generate:
 
 * :func:`company_seal` — a company seal: ``O``, ``organizationIdentifier`` (2.5.4.97)
   ``VATPL-<nip>``, ``CN``, ``C=PL``, no given name or surname;
 * :func:`person_by_pesel` — a person: ``givenName``, ``surname``, ``serialNumber`` (2.5.4.5)
   ``PNOPL-<pesel>``, ``CN``, ``C=PL``;
-* :func:`person_by_nip` — the same with ``serialNumber`` ``TINPL-<nip>``.
+* :func:`person_by_nip` — the same with ``serialNumber`` ``TINPL-<nip>``;
+* :func:`peppol_provider_seal` — a Peppol service provider's seal: ``CN`` (and
+  ``organizationIdentifier``) the PeppolId, ``O`` the provider's name.
 
 Keys are RSA-2048 (certificate signed with SHA-256) or EC P-256; validity runs from 61 minutes
 ago to two years ahead. Such certificates authenticate **only on TEST** (and the ksefkit
@@ -43,6 +45,7 @@ __all__ = [
     "TestCertificate",
     "certificate_fingerprint",
     "company_seal",
+    "peppol_provider_seal",
     "person_by_nip",
     "person_by_pesel",
     "subject_identifier",
@@ -56,6 +59,7 @@ _PESEL_RE = re.compile(r"(PNOPL|PESEL).*?(?P<identifier>\d{11})")
 _NIP_RE = re.compile(r"(TINPL|NIP).*?(?P<identifier>\d{10})")
 _NIP_FORMAT = re.compile(r"^[1-9]((\d[1-9])|([1-9]\d))\d{7}$")
 _PESEL_FORMAT = re.compile(r"^\d{11}$")
+_PEPPOL_FORMAT = re.compile(r"^P[A-Z]{2}[0-9]{6}$")
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,32 @@ def company_seal(
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
         x509.NameAttribute(_ORGANIZATION_IDENTIFIER, f"VATPL-{nip}"),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name or organization),
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "PL"),
+    ]
+    return _self_signed(attributes, key, not_before, not_after)
+
+
+def peppol_provider_seal(
+    peppol_id: str,
+    *,
+    organization: str = "Dostawca Peppol",
+    key: KeyKind = "rsa",
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> TestCertificate:
+    """A self-signed seal of a Peppol service provider: ``CN`` and ``organizationIdentifier``
+    are the PeppolId (``P`` + 2 letters + 6 digits), ``O`` its name — what the official
+    clients sign with to authenticate (and, the first time, register) in a ``PeppolId`` context.
+
+    >>> seal = peppol_provider_seal("PPL123456", organization="ACME Peppol", key="ec")
+    >>> seal.certificate.subject.rfc4514_string()
+    'C=PL,CN=PPL123456,2.5.4.97=PPL123456,O=ACME Peppol'
+    """
+    _check(peppol_id, _PEPPOL_FORMAT, "PeppolId")
+    attributes = [
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+        x509.NameAttribute(_ORGANIZATION_IDENTIFIER, peppol_id),
+        x509.NameAttribute(NameOID.COMMON_NAME, peppol_id),
         x509.NameAttribute(NameOID.COUNTRY_NAME, "PL"),
     ]
     return _self_signed(attributes, key, not_before, not_after)

@@ -11,6 +11,8 @@
 * ``POST /_emulator/permissions/revoke`` (same body; ``permissions`` optional = all) → 204
 * ``POST /_emulator/invoices/seed`` ``{count, sellerNip?, buyerNip?, from?, to?,
   thirdSubjectNip?, authorizedNip?}`` → 201 ``{count, sellerNip, buyerNip}`` (bulk invoices)
+* ``POST /_emulator/peppol/providers`` ``{id, name}`` → 201 ``PeppolProvider`` (registers a
+  Peppol provider, as its first authentication would)
 * ``GET  /_emulator/ca.pem`` → the emulator CA certificate (PEM) that
   ``require_trusted_certificates`` trusts
 """
@@ -25,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from .app import json_body
 from .clock import isoformat
+from .collective_routes import peppol_admin_route
 from .errors import validation_error
 from .invoice_routes import seed_route
 from .state import EmulatorState
@@ -137,4 +140,5 @@ def admin_routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/clock", clock, methods=["POST"]),
         Route("/keys/rotate", rotate, methods=["POST"]),
         seed_route(state),
+        peppol_admin_route(state),
     ]

@@ -28,6 +28,7 @@ from .backends import check_ksef_number, check_reference_number
 from .backends.auth import Claims, TokenType
 from .backends.batch import BATCH_WRITE
 from .backends.certificates import check_serial_number
+from .backends.collective import check_collective_number
 from .backends.sessions import SESSION_LIST, SESSION_READ, SESSION_WRITE
 from .errors import KsefApiError, bad_request, render_error, validation_error
 from .state import EmulatorConfig, EmulatorState
@@ -140,6 +141,7 @@ _PATH_CHECKS: dict[str, Callable[[str, str], str]] = {
     "ksefNumber": check_ksef_number,
     "certificateSerialNumber": check_serial_number,
     "serialNumber": check_serial_number,
+    "collectiveIdentifierNumber": check_collective_number,
 }
 
 
@@ -201,15 +203,19 @@ def api_routes(state: EmulatorState) -> list[BaseRoute]:
     """The KSeF API routes (paths relative to ``/v2``); order matters for shared prefixes."""
     from .auth_routes import auth_extra_routes  # it imports helpers from this module
     from .certificate_routes import certificate_routes  # so does this one
+    from .collective_routes import collective_routes  # so does this one
     from .export_routes import export_routes  # so does this one
     from .invoice_routes import invoice_routes  # and this one
     from .limits_routes import limits_routes  # so does this one
+    from .testdata_routes import testdata_routes  # so does this one
 
     return [
         Route("/security/public-key-certificates", _certificates(state), methods=["GET"]),
         *auth_extra_routes(state),
         *limits_routes(state),
         *certificate_routes(state),
+        *testdata_routes(state),
+        *collective_routes(state),
         *invoice_routes(state),
         *export_routes(state),
         *_auth_routes(state),

@@ -46,6 +46,7 @@ DESCRIPTIONS: dict[int, str] = {
     21217: "Nieprawidłowe kodowanie znaków.",
     21301: "Brak autoryzacji.",
     21304: "Brak uwierzytelnienia.",
+    21308: "Próba wykorzystania metod autoryzacyjnych osoby zmarłej.",
     21401: "Dokument nie jest zgodny ze schemą (xsd).",
     21402: "Nieprawidłowy rozmiar pliku.",
     21403: "Nieprawidłowy skrót pliku.",
@@ -68,6 +69,9 @@ DESCRIPTIONS: dict[int, str] = {
     25011: "Nieprawidłowy algorytm podpisu CSR.",
     26001: "Nie można nadać tokenowi uprawnień których nie posiadasz.",
     26002: "Nie można wygenerować tokena dla obecnego typu kontekstu.",
+    30001: "Podmiot lub uprawnienie już istnieje.",
+    71001: "Faktura nie może zostac przypisana do Identyfikatora Zbiorczego.",
+    71002: "Faktura jest już przypisana do maksymalnej liczby Identyfikatorów Zbiorczych.",
 }
 
 _TITLES = {

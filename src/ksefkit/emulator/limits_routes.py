@@ -1,4 +1,4 @@
-"""``GET /limits/context``: the effective invoice limits of the caller's context (config)."""
+"""``GET /limits/context``: the effective invoice limits of the caller's context."""
 
 from __future__ import annotations
 
@@ -10,34 +10,24 @@ from .app import bearer
 from .state import EmulatorState
 
 
-def context_limits(state: EmulatorState) -> dict[str, dict[str, int]]:
-    """``EffectiveContextLimits`` from the emulator's configuration (sizes in whole MB).
+def context_limits(
+    state: EmulatorState, context_type: str = "Nip", context_value: str = ""
+) -> dict[str, dict[str, int]]:
+    """``EffectiveContextLimits`` of a context: its test-data override
+    (``/testdata/limits/context/session``), else the configuration (sizes in whole MB).
 
     >>> context_limits(EmulatorState())["batchSession"]["maxInvoices"]
     10000
     """
-    cfg = state.config
-    size = cfg.max_invoice_size // 1_000_000
-    with_attachment = cfg.max_invoice_size_with_attachment // 1_000_000
-    return {
-        "onlineSession": {
-            "maxInvoiceSizeInMB": size,
-            "maxInvoiceWithAttachmentSizeInMB": with_attachment,
-            "maxInvoices": cfg.session_invoice_limit,
-        },
-        "batchSession": {
-            "maxInvoiceSizeInMB": size,
-            "maxInvoiceWithAttachmentSizeInMB": with_attachment,
-            "maxInvoices": cfg.batch_max_invoices,
-        },
-    }
+    return state.session_limits.effective(context_type, context_value)
 
 
 def limits_routes(state: EmulatorState) -> list[BaseRoute]:
     """Routes of the limits area (relative to ``/v2``)."""
 
     async def limits(request: Request) -> Response:
-        bearer(state, request, "ContextToken")  # any authenticated context may read its limits
-        return JSONResponse(context_limits(state))
+        # Any authenticated context may read its own limits.
+        claims = bearer(state, request, "ContextToken")
+        return JSONResponse(context_limits(state, claims.context_type, claims.context_value))
 
     return [Route("/limits/context", limits, methods=["GET"])]

@@ -22,10 +22,14 @@ from .backends.auth import AuthBackend, SeededSubject
 from .backends.auth_sessions import AuthSessions
 from .backends.batch import BatchBackend
 from .backends.certificates import CertificatesBackend
+from .backends.collective import CollectiveIdentifiers
 from .backends.exports import ExportsBackend
+from .backends.peppol import PeppolRegistry
 from .backends.processing import Processor
 from .backends.rights import Rights
+from .backends.session_limits import SessionLimits
 from .backends.sessions import SessionsBackend
+from .backends.testdata import TestData
 from .backends.tokens import TokensBackend
 from .ca import EmulatorCA, load_pem_certificates
 from .clock import Clock, ManualClock, SystemClock, warsaw_date
@@ -191,6 +195,10 @@ class EmulatorState:
         self.batch = BatchBackend(self)
         self.exports = ExportsBackend(self)
         self.certificates = CertificatesBackend(self)
+        self.testdata = TestData(self)
+        self.session_limits = SessionLimits(self)
+        self.peppol = PeppolRegistry(self)
+        self.collective = CollectiveIdentifiers(self)
         self._closed = False
         if self.config.processing == "background":
             self.processor.start_worker()

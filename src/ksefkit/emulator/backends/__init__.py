@@ -24,6 +24,7 @@ __all__ = [
     "check_ksef_number",
     "check_reference_number",
     "dumps",
+    "int_query",
     "loads_list",
     "paginate",
     "parse_body",
@@ -117,6 +118,28 @@ def b64decode_strict(text: str, field: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise validation_error(f"{field}: nieprawidłowy format Base64.") from None
+
+
+def int_query(value: object, name: str, *, default: int, low: int, high: int | None) -> int:
+    """A whole-number query parameter within ``low..high`` (``default`` when absent); 21405.
+
+    >>> int_query(None, "pageSize", default=10, low=10, high=100)
+    10
+    >>> int_query("5", "pageSize", default=10, low=10, high=100)
+    Traceback (most recent call last):
+    ...
+    ksefkit.emulator.errors.KsefApiError: HTTP 400 21405: Błąd walidacji danych wejściowych.
+    """
+    if value is None:
+        return default
+    text = str(value).strip()
+    if not (text.isascii() and text.lstrip("-").isdigit()):
+        raise validation_error(f"{name}: oczekiwano liczby całkowitej.")
+    number = int(text)
+    if number < low or (high is not None and number > high):
+        bounds = f"{low}-{high}" if high is not None else f"co najmniej {low}"
+        raise validation_error(f"{name}: dozwolone wartości {bounds}.")
+    return number
 
 
 def dumps(value: object) -> str:

@@ -51,6 +51,13 @@ _BLOCKED = Verdict(
     "Podejrzenie incydentu bezpieczeństwa. Skontaktuj się z Ministerstwem Finansów przez"
     " formularz zgłoszeniowy.",
 )
+_DECEASED = Verdict(
+    470,
+    "Uwierzytelnianie zakończone niepowodzeniem",
+    "Próba wykorzystania metod autoryzacyjnych osoby zmarłej",
+)
+#: Method codes of a person's own signature (their NIP then identifies the person).
+_PERSONAL_SIGNATURES = ("xades.qualified-signature", "xades.self-signed-signature")
 _NO_PERMISSIONS = Verdict(
     415, "Uwierzytelnianie zakończone niepowodzeniem", "Brak przypisanych uprawnień"
 )
@@ -262,10 +269,16 @@ class AuthBackend:
             return
         if self._state.rights.is_blocked(row["context_type"], row["context_value"]):
             verdict = _BLOCKED
+        elif self._deceased(row["subject_type"], row["subject_value"], row["method_code"]):
+            verdict = _DECEASED  # the subject of a certificate
         elif row["method"] == "Token":
             verdict = self._evaluate_token(row)
         else:
             verdict = self.xades.evaluate(row)
+        if verdict.code == 200 and self._deceased(
+            verdict.subject_type, verdict.subject_value, row["method_code"]
+        ):
+            verdict = _DECEASED  # a KSeF token created by the person
         with self._store.tx():
             if verdict.code != 200:
                 self._store.run(
@@ -292,6 +305,9 @@ class AuthBackend:
                     "UPDATE ksef_tokens SET last_use = ? WHERE reference_number = ?",
                     (isoformat(self._state.clock.now()), verdict.token_reference),
                 )
+        if row["context_type"] == "PeppolId" and row["certificate"] is not None:
+            # The first authentication of a Peppol provider registers it (/peppol/query).
+            self._state.peppol.register_certificate(row["context_value"], bytes(row["certificate"]))
 
     def _evaluate_token(self, op: Any) -> Verdict:
         try:
@@ -347,6 +363,7 @@ class AuthBackend:
                 )
             if row["status_code"] != 200:
                 raise bad_request(21301, _status_forbids(row["status_code"], "pobranie tokenów"))
+            self._refuse_deceased(row)
             refresh, refresh_until = self._context_token(row, "RefreshToken")
             self._store.run(
                 "UPDATE auth_operations SET redeemed = 1, refresh_valid_until = ?"
@@ -368,12 +385,23 @@ class AuthBackend:
             )
         if row["token_reference"] and not self._ksef_token_active(row["token_reference"]):
             raise bad_request(21301, "Token KSeF został unieważniony.")
+        self._refuse_deceased(row)
         access, until = self._context_token(row, "ContextToken")
         self._store.run(
             "UPDATE auth_operations SET last_refresh = ? WHERE reference_number = ?",
             (isoformat(self._state.clock.now()), claims.reference_number),
         )
         return {"accessToken": _info(access, until)}
+
+    def _deceased(self, subject_type: str | None, subject_value: str | None, method: str) -> bool:
+        """Whether the subject is a deceased test person (a NIP only in a personal signature)."""
+        personal = method in _PERSONAL_SIGNATURES
+        return self._state.testdata.is_deceased(subject_type, subject_value, personal=personal)
+
+    def _refuse_deceased(self, row: Any) -> None:
+        """21308 for the tokens of a person test data now marks deceased."""
+        if self._deceased(row["subject_type"], row["subject_value"], row["method_code"]):
+            raise bad_request(21308)
 
     def _ksef_token_active(self, reference: str) -> bool:
         row = self._store.one(

@@ -363,7 +363,7 @@ class BatchBackend:
             )
         config = self._state.config
         limits = UnpackLimits(
-            max_entries=config.batch_max_invoices,
+            max_entries=self._state.session_limits.for_session(session).max_invoices,
             max_entry_size=config.batch_max_entry_size,
             max_total_size=config.batch_max_unpacked_size,
             max_ratio=config.batch_max_compression_ratio,

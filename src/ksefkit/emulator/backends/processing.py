@@ -12,8 +12,9 @@ Invoice pipeline, in order (KSEF_API.md §9, §18), shared by online and batch i
    valid padding is indistinguishable from a wrong declaration. Batch: the file unpacked from
    the package (:mod:`.batch`; hash and size were measured while unpacking);
 2. size ≤ ``max_invoice_size`` (≤ ``max_invoice_size_with_attachment`` for a batch invoice
-   with ``Zalacznik``), encoding rules, XSD of the session's form code (430, the problems in
-   ``details``; XSD skipped with one warning when no schema is available);
+   with ``Zalacznik``; the context's own limits when overridden, :mod:`.session_limits`),
+   encoding rules, XSD of the session's form code (430, the problems in ``details``; XSD
+   skipped with one warning when no schema is available);
 3. attachment (``Zalacznik``) in an online session → 415 (allowed in batch sessions; the
    emulator has no attachment-consent register, so every batch context may send them);
 4. seller (Podmiot1 NIP) ≠ NIP context → 410 (``check_seller_context``);
@@ -230,10 +231,12 @@ class Processor:
         ``attachments``: whether ``Zalacznik`` is allowed (batch sessions) — such invoices may
         then be up to ``max_invoice_size_with_attachment``.
         """
-        config = self._state.config
+        # The session's context may have its own limits (/testdata/limits/context/session).
+        limits = self._state.session_limits.for_session(session)
         form = FormCode[row["form_code"]]
-        limit = config.max_invoice_size_with_attachment if attachments else config.max_invoice_size
-        problems = self._file_problems(xml, form, max(limit, config.max_invoice_size))
+        size = limits.max_invoice_size
+        limit = limits.max_invoice_with_attachment_size if attachments else size
+        problems = self._file_problems(xml, form, max(limit, size))
         if problems:
             raise InvoiceVerdict(430, problems)
         facts = _facts(xml)
@@ -243,13 +246,10 @@ class Processor:
                 ["Faktura z załącznikiem może zostać przesłana wyłącznie w sesji wsadowej."],
                 facts=facts,
             )
-        if not facts.has_attachment and len(xml) > config.max_invoice_size:
+        if not facts.has_attachment and len(xml) > size:
             raise InvoiceVerdict(
                 430,
-                [
-                    f"Rozmiar faktury {len(xml)} B bez załącznika przekracza limit"
-                    f" {config.max_invoice_size} B."
-                ],
+                [f"Rozmiar faktury {len(xml)} B bez załącznika przekracza limit {size} B."],
                 facts=facts,
             )
         self._check_seller(session, facts)

@@ -162,7 +162,7 @@ class SessionsBackend:
         with self._store.tx():
             session = self._writable_session(claims, reference, "wysyłkę faktur")
             count = self._invoice_count(reference)
-            limit = self._state.config.session_invoice_limit
+            limit = self._state.session_limits.for_session(session).max_invoices
             if count >= limit:
                 raise bad_request(
                     21155,

@@ -128,6 +128,18 @@ class TokensBackend:
             else:
                 self._set(reference, "Active")
 
+    def revoke_authored_by(self, subject_type: str, subject_value: str) -> int:
+        """Revoke every live token a subject created (it lost its permissions: a removed test
+        person); they go through ``Revoking`` like a ``DELETE /tokens/{ref}``."""
+        changed = self._store.run(
+            "UPDATE ksef_tokens SET status = 'Revoking', status_changed = ?"
+            " WHERE subject_type = ? AND subject_value = ? AND status IN ('Pending', 'Active')",
+            (isoformat(self._state.clock.now()), subject_type, subject_value),
+        )
+        if changed:
+            self._state.processor.kick()
+        return changed
+
     def _set(self, reference: str, status: str, details: list[str] | None = None) -> None:
         self._store.run(
             "UPDATE ksef_tokens SET status = ?, status_details = ?, status_changed = ?"

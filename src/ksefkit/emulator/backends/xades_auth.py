@@ -12,7 +12,8 @@ Synchronous checks, in order (each a 400 with KSeF's code; KSEF_API.md §4.4, §
 5. the subject: ``certificateSubject`` → the NIP/PESEL of the certificate
    (:func:`ksefkit.testcerts.subject_identifier`; none found → 21115),
    ``certificateFingerprint`` → SHA-256 of the certificate; a ``PeppolId`` context needs a
-   Peppol provider certificate, which the emulator does not model → 21117. A KSeF certificate
+   Peppol provider seal whose ``CN`` is that PeppolId (subject ``PeppolId``, see
+   :mod:`.peppol`), anything else → 21117. A KSeF certificate
    (issued by ``/certificates/enrollments``) authenticates as the subject that enrolled it
    (method ``InternalCertificate``).
 
@@ -50,6 +51,7 @@ from ..ca import chains_to
 from ..errors import KsefApiError, bad_request
 from .authrequest import AuthTokenRequest, parse_auth_request
 from .certificates import INTERNAL_CERTIFICATE
+from .peppol import provider_id
 
 if TYPE_CHECKING:
     from ..state import EmulatorState
@@ -217,11 +219,14 @@ def _verification_instant(root: etree._Element, now: dt.datetime) -> tuple[dt.da
 
 def _subject(request: AuthTokenRequest, cert: x509.Certificate) -> tuple[str, str]:
     if request.context_type == "PeppolId":
-        raise bad_request(
-            21117,
-            "Kontekst PeppolId wymaga certyfikatu dostawcy usług Peppol"
-            f" (SubjectIdentifierType {request.subject_identifier_type}).",
-        )
+        # A Peppol provider's seal names its PeppolId in CN (see .peppol).
+        if provider_id(cert) != request.context_value:
+            raise bad_request(
+                21117,
+                "Kontekst PeppolId wymaga certyfikatu dostawcy usług Peppol z CN równym"
+                f" {request.context_value}.",
+            )
+        return "PeppolId", request.context_value
     if request.subject_identifier_type == "certificateFingerprint":
         return "Fingerprint", certificate_fingerprint(cert)
     try:
