@@ -24,7 +24,7 @@ Private keys never appear in ``repr`` and are never logged.
 ...                                          serial_number="PNOPL-90010112345")
 >>> request = CertificateRequest.create(data, key_type="ec")
 >>> request.csr.subject.rfc4514_string()
-'serialNumber=PNOPL-90010112345,C=PL,CN=Jan Kowalski'
+'2.5.4.5=PNOPL-90010112345,C=PL,CN=Jan Kowalski'
 >>> request.der[:1] == b"\\x30" and "PRIVATE" not in repr(request)
 True
 """

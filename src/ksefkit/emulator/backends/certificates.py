@@ -735,11 +735,7 @@ def _check_csr(der: bytes, expected: dict[str, str]) -> None:
         digest = None
     if digest is None or digest.name not in _HASHES:
         raise bad_request(25011, "Dozwolone funkcje skrótu: SHA1, SHA256, SHA384, SHA512.")
-    try:
-        valid = csr.is_signature_valid
-    except (ValueError, UnsupportedAlgorithm):
-        valid = False
-    if not valid:
+    if not _signature_valid(csr, key, digest):
         raise bad_request(25004, "Podpis CSR jest niepoprawny.")
     got = sorted((a.oid.dotted_string, _text(a.value)) for a in csr.subject)
     want = sorted(
@@ -752,6 +748,27 @@ def _check_csr(der: bytes, expected: dict[str, str]) -> None:
             25003,
             f"Brakujące atrybuty: {missing or '-'}; nadmiarowe atrybuty: {extra or '-'}.",
         )
+
+
+def _signature_valid(
+    csr: x509.CertificateSigningRequest, key: Any, digest: hashes.HashAlgorithm
+) -> bool:
+    """The CSR's self-signature, verified by hand: ``is_signature_valid`` refuses SHA-1,
+    which KSeF allows."""
+    data, signature = csr.tbs_certrequest_bytes, csr.signature
+    try:
+        scheme = csr.signature_algorithm_parameters
+        if isinstance(key, rsa.RSAPublicKey) and isinstance(
+            scheme, (padding.PKCS1v15, padding.PSS)
+        ):
+            key.verify(signature, data, scheme, digest)
+            return True
+        if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(scheme, ec.ECDSA):
+            key.verify(signature, data, ec.ECDSA(digest))
+            return True
+    except (InvalidSignature, ValueError, UnsupportedAlgorithm):
+        return False
+    return False  # e.g. an RSA signature algorithm over an EC key
 
 
 def _key_hash(key: Any) -> str:
