@@ -29,6 +29,7 @@ from .backends.auth import Claims, TokenType
 from .backends.batch import BATCH_WRITE
 from .backends.certificates import check_serial_number
 from .backends.collective import check_collective_number
+from .backends.permissions import check_permission_id
 from .backends.sessions import SESSION_LIST, SESSION_READ, SESSION_WRITE
 from .errors import KsefApiError, bad_request, render_error, validation_error
 from .state import EmulatorConfig, EmulatorState
@@ -142,6 +143,7 @@ _PATH_CHECKS: dict[str, Callable[[str, str], str]] = {
     "certificateSerialNumber": check_serial_number,
     "serialNumber": check_serial_number,
     "collectiveIdentifierNumber": check_collective_number,
+    "permissionId": check_permission_id,
 }
 
 
@@ -207,6 +209,7 @@ def api_routes(state: EmulatorState) -> list[BaseRoute]:
     from .export_routes import export_routes  # so does this one
     from .invoice_routes import invoice_routes  # and this one
     from .limits_routes import limits_routes  # so does this one
+    from .permission_routes import permission_routes  # so does this one
     from .testdata_routes import testdata_routes  # so does this one
 
     return [
@@ -215,6 +218,7 @@ def api_routes(state: EmulatorState) -> list[BaseRoute]:
         *limits_routes(state),
         *certificate_routes(state),
         *testdata_routes(state),
+        *permission_routes(state),
         *collective_routes(state),
         *invoice_routes(state),
         *export_routes(state),

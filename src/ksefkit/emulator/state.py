@@ -25,6 +25,7 @@ from .backends.certificates import CertificatesBackend
 from .backends.collective import CollectiveIdentifiers
 from .backends.exports import ExportsBackend
 from .backends.peppol import PeppolRegistry
+from .backends.permissions import PermissionsBackend
 from .backends.processing import Processor
 from .backends.rights import Rights
 from .backends.session_limits import SessionLimits
@@ -94,8 +95,12 @@ class EmulatorConfig:
     batch_max_unpacked_size: int = 30_000_000_000
     #: largest uncompressed/compressed ratio of a package or of an entry above 1 MB.
     batch_max_compression_ratio: float = 200.0
-    #: reject invoices whose seller (Podmiot1 NIP) differs from a Nip context (status 410).
+    #: reject invoices whose seller (Podmiot1 NIP) differs from a Nip context (status 410)
+    #: unless the seller authorized the context (self-invoicing, RR, tax representative).
     check_seller_context: bool = True
+    #: batch invoices with attachments need the context NIP's consent (``/testdata/attachment``)
+    #: even when the NIP has no consent record (False: only an explicit revocation refuses).
+    require_attachment_consent: bool = False
     #: skip XSD validation (the pipeline also skips it, with a warning, if no XSD is found).
     validate_xsd: bool = True
     #: seed a test company on first start (``serve`` prints its token).
@@ -188,6 +193,7 @@ class EmulatorState:
         self._anchors = [self.ca.certificate, *load_pem_certificates(self.config.trusted_ca_pems)]
         self.processor = Processor(self)
         self.rights = Rights(self)
+        self.permissions = PermissionsBackend(self)
         self.auth = AuthBackend(self)
         self.auth_sessions = AuthSessions(self)
         self.tokens = TokensBackend(self)

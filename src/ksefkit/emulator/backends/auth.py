@@ -3,8 +3,9 @@
 Flow (KSEF_API.md §4): ``challenge`` → ``init_token_auth`` / ``init_xades_auth`` (202,
 operation status 100; the XAdES checks live in :mod:`.xades_auth`) → the processor calls
 ``complete``: a blocked context is 480 for both methods; a KSeF token is decrypted and checked
-(timestamp, existence, ``Active``, context → 450) and gives exactly its own permissions; a
-XAdES subject gets what :mod:`.rights` says (none → 415) → ``redeem`` once → ``refresh``
+(timestamp, existence, ``Active``, context → 450) and gives its own permissions as far as
+its author still holds them in the context (none left → 415); a XAdES subject gets what
+:mod:`.rights` says (none → 415) → ``redeem`` once → ``refresh``
 (refused with 21301 once the session is revoked, status 425, or its KSeF token is).
 Tokens are HS256 JWTs carrying the permissions, the subject (``subject-details`` with its real
 type: Nip, Pesel or Fingerprint), the method and the ``AuthorizationPolicy`` IP lists, so they
@@ -332,7 +333,14 @@ class AuthBackend:
         if (row["context_type"], row["context_value"]) != (op["context_type"], op["context_value"]):
             ctx = f"{op['context_type']}:{op['context_value']}"
             return Verdict(450, _FAILED_TOKEN, f"Token nie może być użyty w kontekście {ctx}")
-        perms = tuple(json.loads(row["permissions"]))
+        # A token gives no more than its author still holds in the context: revoking the
+        # author's permissions takes them from the author's tokens too (KSEF_API.md §4.1).
+        held = set(
+            self._state.rights.permissions(
+                row["context_type"], row["context_value"], row["subject_type"], row["subject_value"]
+            )
+        )
+        perms = tuple(p for p in json.loads(row["permissions"]) if p in held)
         if not perms:
             return _NO_PERMISSIONS
         return Verdict(

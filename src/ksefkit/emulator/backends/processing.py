@@ -15,9 +15,10 @@ Invoice pipeline, in order (KSEF_API.md §9, §18), shared by online and batch i
    with ``Zalacznik``; the context's own limits when overridden, :mod:`.session_limits`),
    encoding rules, XSD of the session's form code (430, the problems in ``details``; XSD
    skipped with one warning when no schema is available);
-3. attachment (``Zalacznik``) in an online session → 415 (allowed in batch sessions; the
-   emulator has no attachment-consent register, so every batch context may send them);
-4. seller (Podmiot1 NIP) ≠ NIP context → 410 (``check_seller_context``);
+3. attachment (``Zalacznik``) in an online session → 415; in a batch session too when the
+   context's NIP has no consent (:mod:`.attachments`, ``/testdata/attachment``);
+4. seller (Podmiot1 NIP) ≠ NIP context → 410 (``check_seller_context``) unless the seller gave
+   the context ``SelfInvoicing``, ``RRInvoicing`` or ``TaxRepresentative`` (:mod:`.permissions`);
 5. duplicate (seller NIP, RodzajFaktury, P_2) across all sessions → 440 with extensions;
 6. P_1 later than the acceptance day (Europe/Warsaw) → 450;
 7. success: KSeF number, acquisitionDate, permanentStorageDate (+lag), per-invoice UPO.
@@ -44,6 +45,7 @@ from ..clock import isoformat, parse_datetime, warsaw_date
 from ..upo import UpoAuth, UpoDocument, UpoPage, build_upo
 from . import dumps
 from .metadata import storage_floor
+from .rights import owner_nip
 
 if TYPE_CHECKING:
     from ..state import EmulatorState
@@ -145,6 +147,7 @@ class Processor:
         for row in self._closable_sessions():
             if parse_datetime(row["date_closed"]) <= cutoff:
                 items.append(functools.partial(self._finish_session, row["reference_number"]))
+        items.extend(self._state.permissions.work(cutoff))
         items.extend(self._state.batch.work(cutoff))
         items.extend(self._state.exports.work(cutoff))
         items.extend(self._state.certificates.work(cutoff))
@@ -246,6 +249,10 @@ class Processor:
                 ["Faktura z załącznikiem może zostać przesłana wyłącznie w sesji wsadowej."],
                 facts=facts,
             )
+        if facts.has_attachment and not self._attachments_allowed(session):
+            raise InvoiceVerdict(
+                415, ["Podmiot nie ma zgody na wystawianie faktur z załącznikiem."], facts=facts
+            )
         if not facts.has_attachment and len(xml) > size:
             raise InvoiceVerdict(
                 430,
@@ -296,10 +303,16 @@ class Processor:
                 self._warned_xsd = True
             return _well_formed(xml)
 
+    def _attachments_allowed(self, session: Any) -> bool:
+        nip = owner_nip(session["context_type"], session["context_value"])
+        return self._state.permissions.attachments.allowed(nip)
+
     def _check_seller(self, session: Any, facts: InvoiceFacts) -> None:
         if not self._state.config.check_seller_context or session["context_type"] != "Nip":
             return
-        if facts.seller_nip != session["context_value"]:
+        context = (session["context_type"], session["context_value"])
+        # Another seller's invoice needs that seller's authorization of this context.
+        if not self._state.permissions.may_issue_for(facts.seller_nip or "", context):
             raise InvoiceVerdict(
                 410,
                 [f"Brak uprawnień do wystawienia faktury w imieniu podmiotu {facts.seller_nip}."],

@@ -8,10 +8,18 @@ Rules (KSEF_API.md §4.1, §12.2; the emulator's decisions where KSeF is silent)
 * **Decision:** the owner of the NIP part of an ``InternalId`` (``<nip>-<5 digits>``) owns that
   sub-unit context too. Real KSeF needs the sub-unit to be created and its administrator
   granted; the emulator has no sub-unit registry, so the parent's owner stands in for it.
-* ``NipVatUe`` and ``PeppolId`` contexts have no owner: only grants count.
-* Anyone else (a PESEL person, a certificate fingerprint, another NIP) holds only what was
-  granted with :meth:`Rights.grant` (``POST /_emulator/permissions``).
+* ``NipVatUe`` and ``PeppolId`` contexts have no owner: only grants count (plus test data:
+  a Peppol provider holds ``PefInvoiceWrite`` in its own ``PeppolId`` context, and a person
+  created with ``/testdata/person`` owns its NIP through its PESEL — :mod:`.testdata`).
+* Anyone else (a PESEL person, a certificate fingerprint, another NIP) holds what the grants
+  of :mod:`.permissions` give in the context (``/permissions/*/grants``, ZAW-FA test data
+  ``/testdata/permissions``, and the admin API ``POST /_emulator/permissions``, which writes
+  through the same register as ``System`` grants).
 * A blocked context (``/testdata/context/block``) refuses every authentication (status 480).
+
+These permissions are read when a subject authenticates (auth status 415 without any) and when
+a KSeF token is activated or used; an access token then carries them until it expires, as KSeF
+documents, so a revocation shows at the next authentication.
 
 Fingerprints are stored upper-case and compared case-insensitively (§17.8).
 """
@@ -29,6 +37,7 @@ if TYPE_CHECKING:
     from ..state import EmulatorState
 
 __all__ = [
+    "ADMIN_GRANT_DESCRIPTION",
     "ALL_PERMISSIONS",
     "CONTEXT_TYPES",
     "OWNER_PERMISSIONS",
@@ -49,6 +58,8 @@ OWNER_PERMISSIONS = (
     "Introspection",
     "CollectiveIdentifierManage",
 )
+#: Description of the grants made through the emulator's admin API.
+ADMIN_GRANT_DESCRIPTION = "Nadane przez administratora emulatora"
 #: Every permission name the emulator knows (grants may also give ``PefInvoiceWrite``).
 ALL_PERMISSIONS = (*OWNER_PERMISSIONS, "PefInvoiceWrite")
 CONTEXT_TYPES = ("Nip", "InternalId", "NipVatUe", "PeppolId")
@@ -132,6 +143,12 @@ class Rights:
             (context_type, context_value, subject_type, subject_value),
         )
         held.update(r["permission"] for r in rows)
+        ident = (context_type, context_value, subject_type, subject_value)
+        held.update(self._state.permissions.held(*ident))
+        # The test-data backend may be absent from a trimmed state; nothing is implied then.
+        testdata = getattr(self._state, "testdata", None)
+        if testdata is not None:
+            held.update(testdata.implied_permissions(*ident))
         return tuple(sorted(held))
 
     def grant(
@@ -142,19 +159,22 @@ class Rights:
         subject_value: str,
         permissions: Iterable[str],
     ) -> None:
-        """Give ``subject`` the ``permissions`` in the context (idempotent; 21405 if invalid)."""
+        """Give ``subject`` the ``permissions`` in the context (idempotent; 21405 if invalid).
+
+        The grants are ``System`` grants of :mod:`.permissions`, so the permission queries and
+        revocations see them like any other.
+        """
         perms = list(permissions)
         check_context(context_type, context_value, "context")
         subject_value = normalise_subject(subject_type, subject_value)
         unknown = sorted(set(perms) - set(ALL_PERMISSIONS))
         if unknown or not perms:
             raise validation_error(f"permissions: oczekiwano uprawnień z {list(ALL_PERMISSIONS)}.")
-        with self._store.tx():
-            for perm in perms:
-                self._store.run(
-                    "INSERT OR IGNORE INTO permissions VALUES (?, ?, ?, ?, ?)",
-                    (context_type, context_value, subject_type, subject_value, perm),
-                )
+        self._state.permissions.grant_system(
+            (context_type, context_value),
+            (subject_type, subject_value),
+            [(perm, ADMIN_GRANT_DESCRIPTION) for perm in dict.fromkeys(perms)],
+        )
 
     def revoke(
         self,
@@ -164,21 +184,38 @@ class Rights:
         subject_value: str,
         permissions: Iterable[str] | None = None,
     ) -> int:
-        """Take grants back (all of the subject's in the context when ``permissions`` is None)."""
+        """Take direct grants back (all of the subject's in the context when ``permissions`` is
+        None); returns how many were removed."""
         if subject_type == "Fingerprint":
             subject_value = subject_value.upper()
+        perms = None if permissions is None else list(permissions)
         where = "context_type = ? AND context_value = ? AND subject_type = ? AND subject_value = ?"
         params: list[str] = [context_type, context_value, subject_type, subject_value]
         with self._store.tx():
-            if permissions is None:
-                return self._store.run(f"DELETE FROM permissions WHERE {where}", params)  # noqa: S608
-            return sum(
-                self._store.run(
-                    f"DELETE FROM permissions WHERE {where} AND permission = ?",  # noqa: S608
-                    (*params, perm),
+            if perms is None:
+                removed = self._store.run(f"DELETE FROM permissions WHERE {where}", params)  # noqa: S608
+            else:
+                removed = sum(
+                    self._store.run(
+                        f"DELETE FROM permissions WHERE {where} AND permission = ?",  # noqa: S608
+                        (*params, perm),
+                    )
+                    for perm in perms
                 )
-                for perm in permissions
+            return removed + self._state.permissions.revoke_direct(
+                (context_type, context_value), (subject_type, subject_value), perms
             )
+
+    def revoke_everywhere(self, subject_type: str, subject_value: str) -> int:
+        """Take every grant away from a subject, in every context (a removed test person)."""
+        if subject_type == "Fingerprint":
+            subject_value = subject_value.upper()
+        with self._store.tx():
+            removed = self._store.run(
+                "DELETE FROM permissions WHERE subject_type = ? AND subject_value = ?",
+                (subject_type, subject_value),
+            )
+            return removed + self._state.permissions.revoke_everything(subject_type, subject_value)
 
     # -- blocking --------------------------------------------------------------------------
 
