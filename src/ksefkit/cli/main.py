@@ -15,6 +15,10 @@ Command tree::
       profile list | show [NAME] | set NAME [--env|--base-url|--nip|--cert|...] | delete NAME
       tokens create --permission P... --description TEXT [--wait]   (prints the token ONCE)
       tokens list [--status S...] [--description TEXT] | show REF | revoke REF
+      certificates limits | enroll --name NAME [--type Authentication|Offline] [--key-type ec|rsa]
+                   [--valid-from DT] [--out-dir DIR] [--password] [--no-wait]
+      certificates status REF | list [--status] [--type] [--name] [--serial]
+                   | get SERIAL... [--out-dir DIR] | revoke SERIAL [--reason R]
       send FILE_OR_DIR... [--form] [--offline] [--no-validate] [--no-preflight]
                           [--upo-dir DIR] [--no-wait] [--upo-v43] [--wait-timeout S]
                           [--batch | --online] [--batch-threshold N] [--compression zip|targz]
@@ -50,6 +54,7 @@ from .._config import DEFAULT_TIMEOUT, Environment
 from ..errors import ConfigurationError
 from . import (
     auth,
+    certificates,
     demo,
     emulator,
     invoice,
@@ -226,6 +231,7 @@ app.add_typer(schemas.app, name="schemas")
 app.add_typer(auth.app, name="auth")
 app.add_typer(profile_cmd.app, name="profile")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(certificates.app, name="certificates")
 app.add_typer(send.app)
 app.add_typer(session.app, name="session")
 app.add_typer(invoice.app, name="invoice")
