@@ -417,3 +417,38 @@ async def test_kod2_links_are_checked_like_a_scan(ksef: Ksef) -> None:
     )
     assert resp.status_code == 200, resp.text
     assert verify(f"https://{ok}/{offline.sign_link(ok)}").detail == "Nieważny certyfikat"
+
+
+async def test_a_nip_pesel_link_lets_the_person_revoke_the_companys_certificate(
+    ksef: Ksef,
+) -> None:
+    person = {"nip": NIP, "pesel": PESEL, "isBailiff": False, "description": "Właściciel JDG"}
+    resp = await ksef.http.post("/v2/testdata/person", json=person)
+    assert resp.status_code == 200, resp.text
+    company = await issue(ksef, await login(ksef, company_seal(NIP, key="ec")))
+    owner = await login(ksef, person_by_pesel(PESEL, key="ec"))  # owns NIP through the link
+    own = await issue(ksef, owner)
+    stranger = "85010112340"
+    ksef.state.grant_permissions(("Nip", NIP), ("Pesel", stranger), ["InvoiceRead"])
+    other = await login(ksef, person_by_pesel(stranger, key="ec"))
+    for serial in (company.serial_number, own.serial_number):
+        resp = await ksef.http.post(f"/v2/certificates/{serial}/revoke", headers=other)
+        assert code_of(resp) == 25008  # not linked: as if it did not exist
+    # the person's own listing stays their own; revocation reaches the linked NIP
+    listed = await ksef.http.post("/v2/certificates/query", json={}, headers=owner)
+    assert [c["certificateSerialNumber"] for c in listed.json()["certificates"]] == [
+        own.serial_number
+    ]
+    resp = await ksef.http.post(f"/v2/certificates/{company.serial_number}/revoke", headers=owner)
+    assert resp.status_code == 204, resp.text
+    company_login = await login(ksef, company_seal(NIP, key="ec"))
+    resp = await ksef.http.post(
+        f"/v2/certificates/{own.serial_number}/revoke", headers=company_login
+    )
+    assert resp.status_code == 204, resp.text
+    listed = await ksef.http.post(
+        "/v2/certificates/query", json={"status": "Revoked"}, headers=company_login
+    )
+    assert [c["certificateSerialNumber"] for c in listed.json()["certificates"]] == [
+        company.serial_number
+    ]

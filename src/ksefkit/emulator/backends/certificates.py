@@ -20,8 +20,9 @@ login context, and carry no permissions.
   with ``certificateSerialNumber``. Statuses are kept 30 days (then 410); unknown → 25005.
 * **Status of a certificate**: ``Active``; ``Blocked`` from the revocation request until the
   processor finishes it; ``Revoked``; ``Expired`` (derived: ``validTo`` passed). Revocation is
-  for the owner only (25008 otherwise), only of an ``Active`` certificate (25009), never after
-  a KSeF-token login (403 ``auth-method-not-allowed``).
+  for the owner, or a subject tied to it by a NIP–PESEL link (25008 otherwise), only of an
+  ``Active`` certificate (25009), never after a KSeF-token login (403
+  ``auth-method-not-allowed``).
 * **Authentication** with an issued certificate (:meth:`CertificatesBackend.owner_of`,
   :meth:`CertificatesBackend.auth_failure`): the subject is the enrolling subject whatever the
   DN says; an ``Offline`` certificate is "Niepoprawny certyfikat", a revoked one "Certyfikat
@@ -41,7 +42,8 @@ Decisions where KSeF is silent: certificates are valid two years from ``validFro
 authentication certificate has none; ``retrieve`` returns only the caller's own certificates
 and skips unknown serial numbers; name filters are case-insensitive; enrollments count towards
 the limit whatever their outcome; ``subjectIdentifierType`` of a limits override must be the
-caller's own type (21405 otherwise); NIP–PESEL links are not modelled.
+caller's own type (21405 otherwise); NIP–PESEL links (test persons, ``/testdata/person``)
+widen revocation only.
 """
 
 from __future__ import annotations
@@ -575,7 +577,7 @@ class CertificatesBackend:
             )
         req = parse_body(_RevokeBody, {} if body is None else body)
         with self._store.tx():
-            row = self._own(claims, serial)
+            row = self._own(claims, serial, linked=True)
             status = _status(row, self._state.clock.now())
             if status != "Active":
                 raise bad_request(25009, f"Certyfikat {serial} ma status {status}.")
@@ -607,15 +609,25 @@ class CertificatesBackend:
                 (isoformat(valid_to), serial),
             )
 
-    def _own(self, claims: Claims, serial: str) -> Any:
-        row = self._store.one(
-            "SELECT * FROM ksef_certificates WHERE serial_number = ? AND subject_type = ?"
-            " AND subject_value = ?",
-            (serial, *_subject(claims)),
-        )
-        if row is None:
+    def _own(self, claims: Claims, serial: str, *, linked: bool = False) -> Any:
+        """The caller's certificate ``serial`` (with ``linked``: also one of a subject tied to
+        the caller by a NIP–PESEL link, as revocation allows); 25008 otherwise."""
+        row = self._store.one("SELECT * FROM ksef_certificates WHERE serial_number = ?", (serial,))
+        subject = _subject(claims)
+        allowed = self._linked(subject) if linked else [subject]
+        if row is None or (row["subject_type"], row["subject_value"]) not in allowed:
             raise bad_request(25008, f"Certyfikat {serial} nie istnieje dla tego podmiotu.")
         return row
+
+    def _linked(self, subject: tuple[str, str]) -> list[tuple[str, str]]:
+        """``subject`` and the subjects a test person's NIP–PESEL link ties it to."""
+        if subject[0] == "Pesel":
+            nips = self._state.testdata.linked_nips(subject[1])
+            return [subject, *(("Nip", nip) for nip in nips)]
+        if subject[0] == "Nip":
+            rows = self._store.all("SELECT pesel FROM test_persons WHERE nip = ?", (subject[1],))
+            return [subject, *(("Pesel", str(r["pesel"])) for r in rows)]
+        return [subject]
 
     # -- authentication and KOD II ---------------------------------------------------------
 
