@@ -110,7 +110,8 @@ async def test_subjects_with_subunits(ksef_emulator) -> None:
 async def test_session_limit_refuses_the_next_invoice_and_large_ones(
     ksef_emulator, ksef_subject, ksef_async_client, make_invoice
 ) -> None:
-    await ksef_async_client.testdata.set_session_limits(online=_online(2))
+    # Only the count changes; the sizes and the batch side keep their effective values.
+    await ksef_async_client.testdata.set_session_limits(online={"max_invoices": 2})
     async with ksef_async_client.online_session(FormCode.FA3) as session:
         for _ in range(2):
             await session.send_and_wait(make_invoice())
@@ -119,7 +120,11 @@ async def test_session_limit_refuses_the_next_invoice_and_large_ones(
         assert info.value.code == 21155
     # The batch side kept its defaults (read back before setting the online side).
     limits = ksef_emulator.state.session_limits.effective("Nip", ksef_subject.nip)
-    assert limits["onlineSession"]["maxInvoices"] == 2
+    assert limits["onlineSession"] == {
+        "maxInvoiceSizeInMB": 1,
+        "maxInvoiceWithAttachmentSizeInMB": 3,
+        "maxInvoices": 2,
+    }
     assert limits["batchSession"]["maxInvoices"] == 10_000
 
     await ksef_async_client.testdata.set_session_limits(online=_online(10, size_mb=0))
@@ -156,3 +161,5 @@ async def test_batch_session_honours_the_limit(ksef_async_client, make_invoice) 
 async def test_set_session_limits_needs_a_side(ksef_async_client) -> None:
     with pytest.raises(ConfigurationError):
         await ksef_async_client.testdata.set_session_limits()
+    with pytest.raises(ConfigurationError, match="max_invoice"):
+        await ksef_async_client.testdata.set_session_limits(online={"max_invoice": 3})

@@ -17,7 +17,8 @@ the context the client is authenticated in.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from ..._http import AuthKind, Operation
 from ...errors import ConfigurationError
@@ -63,6 +64,10 @@ RESET_CERTIFICATE_LIMITS = Operation(
 UPDATE_CERTIFICATE = Operation("PUT", "/testdata/certificates/{serial}", idempotent=True)
 #: Read by :meth:`TestData.set_session_limits` to keep the side it is not asked to change.
 CONTEXT_LIMITS = Operation("GET", "/limits/context")
+
+Override = TypeVar(
+    "Override", OnlineSessionContextLimitsOverride, BatchSessionContextLimitsOverride
+)
 
 #: Any model with ``max_invoice_size_in_mb``, ``max_invoice_with_attachment_size_in_mb`` and
 #: ``max_invoices``: the override models, or the effective limits read from KSeF.
@@ -203,30 +208,40 @@ class TestData(Resource):
     def set_session_limits(
         self,
         *,
-        online: SessionLimits | None = None,
-        batch: SessionLimits | None = None,
+        online: SessionLimits | Mapping[str, int] | None = None,
+        batch: SessionLimits | Mapping[str, int] | None = None,
         timeout: TimeoutTypes = None,
     ) -> None:
         """``POST /testdata/limits/context/session``: override the current context's limits.
 
-        KSeF takes both sides at once; the side not given keeps its effective value (read with
-        ``GET /limits/context`` first). Sizes are whole MB (online/batch: 0-5 without and 0-10
-        with attachments), ``max_invoices`` 0-100 000 per session. Sessions then refuse the
-        invoice past ``max_invoices`` (21155) and larger invoices (status 430).
+        KSeF takes all six values at once; what is not given keeps its effective value (read
+        with ``GET /limits/context`` first): a side left out, or the fields a side given as a
+        mapping (``{"max_invoices": 5}``) does not name. Sizes are whole MB (0-5 without and
+        0-10 with attachments), ``max_invoices`` 0-100 000 per session. Sessions then refuse
+        the invoice past ``max_invoices`` (21155) and larger invoices (status 430).
 
-        >>> from ksefkit.models import OnlineSessionContextLimitsOverride as Limits
-        >>> client.testdata.set_session_limits(online=Limits(  # doctest: +SKIP
+        >>> client.testdata.set_session_limits(online={"max_invoices": 5})  # doctest: +SKIP
+        >>> from ksefkit.models import BatchSessionContextLimitsOverride as Limits
+        >>> client.testdata.set_session_limits(batch=Limits(  # doctest: +SKIP
         ...     max_invoice_size_in_mb=1, max_invoice_with_attachment_size_in_mb=3, max_invoices=5))
         """
         if online is None and batch is None:
             raise ConfigurationError("give online=, batch= or both")
-        if online is None or batch is None:
-            current = self._get_model(EffectiveContextLimits, CONTEXT_LIMITS, timeout=timeout)
-            online = online or current.online_session
-            batch = batch or current.batch_session
+        partial = any(side is None or isinstance(side, Mapping) for side in (online, batch))
+        current = (
+            self._get_model(EffectiveContextLimits, CONTEXT_LIMITS, timeout=timeout)
+            if partial
+            else None
+        )
         body = SetSessionLimitsRequest(
-            online_session=OnlineSessionContextLimitsOverride.model_validate(online.model_dump()),
-            batch_session=BatchSessionContextLimitsOverride.model_validate(batch.model_dump()),
+            online_session=_override(
+                OnlineSessionContextLimitsOverride,
+                online,
+                current.online_session if current else None,
+            ),
+            batch_session=_override(
+                BatchSessionContextLimitsOverride, batch, current.batch_session if current else None
+            ),
         )
         self._http.request(SET_SESSION_LIMITS, json=body.to_wire(), timeout=timeout)
 
@@ -291,6 +306,32 @@ class TestData(Resource):
             json=body.to_wire(),
             timeout=timeout,
         )
+
+
+def _override(
+    model: type[Override],
+    wanted: SessionLimits | Mapping[str, int] | None,
+    current: SessionLimits | None,
+) -> Override:
+    """``wanted`` as a whole override: the ``current`` values where it names nothing.
+
+    >>> from ksefkit.models import OnlineSessionContextLimitsOverride as Online
+    >>> from ksefkit.models import OnlineSessionEffectiveContextLimits as Effective
+    >>> now = Effective(max_invoice_size_in_mb=1, max_invoice_with_attachment_size_in_mb=3,
+    ...                 max_invoices=10000)
+    >>> _override(Online, {"max_invoices": 5}, now).max_invoices
+    5
+    >>> _override(Online, None, now).max_invoice_with_attachment_size_in_mb
+    3
+    """
+    if wanted is not None and not isinstance(wanted, Mapping):
+        return model.model_validate(wanted.model_dump())
+    if current is None:
+        raise ConfigurationError("the current session limits are needed to fill the rest")
+    unknown = sorted(set(wanted or {}) - set(model.model_fields))
+    if unknown:
+        raise ConfigurationError(f"unknown session limit fields: {', '.join(unknown)}")
+    return model.model_validate({**current.model_dump(), **(wanted or {})})
 
 
 def _context(
