@@ -23,7 +23,7 @@ from ksefkit.certificates import (
     sign_link,
     subject_name,
 )
-from ksefkit.errors import CertificateEnrollmentFailed, ConfigurationError
+from ksefkit.errors import CertificateEnrollmentFailed, ConfigurationError, WaitTimeout
 from ksefkit.identifiers import random_nip
 from ksefkit.testcerts import TestCertificate, company_seal, person_by_pesel
 
@@ -134,6 +134,16 @@ async def test_a_fingerprint_subjects_certificate_authenticates_as_that_fingerpr
 
 
 @pytest.mark.anyio
+async def test_enroll_and_wait_waits_for_background_processing(background_emulator) -> None:
+    nip = random_nip()
+    async with background_emulator.async_client() as owner:
+        await owner.authenticate(company_seal(nip, key="ec").signer(), nip=nip)
+        enrolled = await owner.certificates.enroll_and_wait("Przetwarzanie w tle")
+    async with background_emulator.async_client() as client:
+        assert (await client.authenticate(enrolled.signer(), nip=nip)).status.status.code == 200
+
+
+@pytest.mark.anyio
 async def test_a_revoked_certificate_is_refused(ksef_emulator) -> None:
     nip = random_nip()
     async with ksef_emulator.async_client() as owner:
@@ -164,6 +174,9 @@ async def test_revocation_blocks_first_then_revokes(manual_emulator) -> None:
         sent = await owner.certificates.enroll("Ręczne przetwarzanie", request)
         pending = await owner.certificates.enrollment_status(sent.reference_number)
         assert pending.status.code == 100 and pending.certificate_serial_number is None
+        with pytest.raises(WaitTimeout) as waited:
+            await owner.certificates.wait_for_enrollment(sent.reference_number, timeout=0.2)
+        assert waited.value.last.status.code == 100
         state.step()
         done = await owner.certificates.wait_for_enrollment(sent.reference_number)
         serial = done.certificate_serial_number

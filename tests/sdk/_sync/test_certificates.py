@@ -24,7 +24,7 @@ from ksefkit.certificates import (
     sign_link,
     subject_name,
 )
-from ksefkit.errors import CertificateEnrollmentFailed, ConfigurationError
+from ksefkit.errors import CertificateEnrollmentFailed, ConfigurationError, WaitTimeout
 from ksefkit.identifiers import random_nip
 from ksefkit.testcerts import TestCertificate, company_seal, person_by_pesel
 
@@ -131,6 +131,15 @@ def test_a_fingerprint_subjects_certificate_authenticates_as_that_fingerprint(
     )
 
 
+def test_enroll_and_wait_waits_for_background_processing(background_emulator) -> None:
+    nip = random_nip()
+    with background_emulator.client() as owner:
+        owner.authenticate(company_seal(nip, key="ec").signer(), nip=nip)
+        enrolled = owner.certificates.enroll_and_wait("Przetwarzanie w tle")
+    with background_emulator.client() as client:
+        assert (client.authenticate(enrolled.signer(), nip=nip)).status.status.code == 200
+
+
 def test_a_revoked_certificate_is_refused(ksef_emulator) -> None:
     nip = random_nip()
     with ksef_emulator.client() as owner:
@@ -160,6 +169,9 @@ def test_revocation_blocks_first_then_revokes(manual_emulator) -> None:
         sent = owner.certificates.enroll("Ręczne przetwarzanie", request)
         pending = owner.certificates.enrollment_status(sent.reference_number)
         assert pending.status.code == 100 and pending.certificate_serial_number is None
+        with pytest.raises(WaitTimeout) as waited:
+            owner.certificates.wait_for_enrollment(sent.reference_number, timeout=0.2)
+        assert waited.value.last.status.code == 100
         state.step()
         done = owner.certificates.wait_for_enrollment(sent.reference_number)
         serial = done.certificate_serial_number
