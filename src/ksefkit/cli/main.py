@@ -27,6 +27,10 @@ Command tree::
       session resume STATE_FILE [--upo-dir DIR] [--reopen-expired]   finish a broken batch send
       invoice status SESSION_REF INVOICE_REF
       upo get SESSION_REF (--invoice REF | --ksef-number NUMBER | --session) [-o PATH]
+      testdata subject create NIP --type T --description D [--subunit NIP=D...] | remove NIP
+      testdata person create NIP PESEL --description D [--bailiff] [--deceased] | remove NIP
+      testdata block | unblock (--nip|--internal-id|--nip-vat-ue|--peppol-id VALUE)
+      testdata session-limits set [--online-max-invoices N] [--batch-max-size-mb N] ... | reset
 
 Profiles (``profiles.toml``) and secrets (OS keyring, else the 0600 ``credentials.json``) live
 in ``$KSEFKIT_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/ksefkit``, else ``~/.config/ksefkit``.
@@ -64,6 +68,7 @@ from . import (
     schemas,
     send,
     session,
+    testdata,
     tokens,
     upo,
 )
@@ -237,6 +242,7 @@ app.add_typer(session.app, name="session")
 app.add_typer(invoice.app, name="invoice")
 app.add_typer(invoices.app, name="invoices")
 app.add_typer(upo.app, name="upo")
+app.add_typer(testdata.app, name="testdata")
 
 
 def run() -> None:
