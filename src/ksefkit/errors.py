@@ -26,6 +26,7 @@ Every error ksefkit raises derives from :class:`KsefError`::
     │   ├── AuthenticationFailed    authentication operation ended with 4xx/5xx status
     │   ├── CertificateEnrollmentFailed  KSeF certificate enrollment rejected (400, 500, 550)
     │   ├── InvoiceRejected         invoice status other than 200
+    │   ├── PermissionOperationFailed  a permission grant/revocation ended with 400-550
     │   ├── ExportFailed            invoice export ended with a failure status
     │   │   └── ExportExpired       export package no longer downloadable (210 / 410)
     │   └── SessionFailed           session ended with a failure status
@@ -66,6 +67,7 @@ __all__ = [
     "InvoiceRejected",
     "KsefError",
     "NotFound",
+    "PermissionOperationFailed",
     "PreflightError",
     "ProcessingError",
     "RateLimited",
@@ -326,6 +328,12 @@ class CertificateEnrollmentFailed(ProcessingError):
 
 class InvoiceRejected(ProcessingError):
     """An invoice ended with a status other than 200 (e.g. 430 XSD, 440 duplicate)."""
+
+
+class PermissionOperationFailed(ProcessingError):
+    """A permission grant or revocation ended with a failure status: 400 failed, 410
+    identifiers in the wrong relation, 420 the credentials may not do it, 430 the context lacks
+    the role, 440 not allowed for these relations, 450 not for this identifier type, 500, 550."""
 
 
 class SessionFailed(ProcessingError):

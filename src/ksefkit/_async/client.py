@@ -31,6 +31,7 @@ from .resources.certificates import AsyncCertificates
 from .resources.collective import AsyncCollectiveIdentifiers
 from .resources.invoices import AsyncInvoices
 from .resources.peppol import AsyncPeppol
+from .resources.permissions import AsyncPermissions
 from .resources.security import AsyncSecurity
 from .resources.sessions import AsyncSessions
 from .resources.testdata import AsyncTestData
@@ -101,6 +102,7 @@ class AsyncClient:
         self.peppol = AsyncPeppol(self._http)
         self.collective_identifiers = AsyncCollectiveIdentifiers(self._http)
         self.certificates = AsyncCertificates(self._http)
+        self.permissions = AsyncPermissions(self._http)
 
     def __repr__(self) -> str:
         return f"<AsyncClient {self.base_url} {self.tokens!r}>"

@@ -32,6 +32,7 @@ from .resources.certificates import Certificates
 from .resources.collective import CollectiveIdentifiers
 from .resources.invoices import Invoices
 from .resources.peppol import Peppol
+from .resources.permissions import Permissions
 from .resources.security import Security
 from .resources.sessions import Sessions
 from .resources.testdata import TestData
@@ -102,6 +103,7 @@ class Client:
         self.peppol = Peppol(self._http)
         self.collective_identifiers = CollectiveIdentifiers(self._http)
         self.certificates = Certificates(self._http)
+        self.permissions = Permissions(self._http)
 
     def __repr__(self) -> str:
         return f"<Client {self.base_url} {self.tokens!r}>"

@@ -23,6 +23,8 @@ from typing import TypeVar
 from ..._http import AuthKind, Operation
 from ...errors import ConfigurationError
 from ...models import (
+    AttachmentPermissionGrantRequest,
+    AttachmentPermissionRevokeRequest,
     BatchSessionContextLimitsOverride,
     BatchSessionEffectiveContextLimits,
     BlockContextAuthenticationRequest,
@@ -39,9 +41,15 @@ from ...models import (
     SubjectRemoveRequest,
     Subunit,
     TestDataAuthenticationContextIdentifier,
+    TestDataAuthorizedIdentifier,
+    TestDataContextIdentifier,
+    TestDataPermission,
+    TestDataPermissionsGrantRequest,
+    TestDataPermissionsRevokeRequest,
     TestDataUpdateCertificateRequest,
     UnblockContextAuthenticationRequest,
 )
+from ...permissions import Identifier
 from .._transport import TimeoutTypes
 from ._base import Resource
 
@@ -62,6 +70,15 @@ RESET_CERTIFICATE_LIMITS = Operation(
 )
 # Setting the same validTo twice leaves the same certificate.
 UPDATE_CERTIFICATE = Operation("PUT", "/testdata/certificates/{serial}", idempotent=True)
+# Granting or revoking the same test-data permissions (or consent) again changes nothing.
+GRANT_PERMISSIONS = Operation("POST", "/testdata/permissions", AuthKind.NONE, idempotent=True)
+REVOKE_PERMISSIONS = Operation(
+    "POST", "/testdata/permissions/revoke", AuthKind.NONE, idempotent=True
+)
+ENABLE_ATTACHMENTS = Operation("POST", "/testdata/attachment", AuthKind.NONE, idempotent=True)
+DISABLE_ATTACHMENTS = Operation(
+    "POST", "/testdata/attachment/revoke", AuthKind.NONE, idempotent=True
+)
 #: Read by :meth:`TestData.set_session_limits` to keep the side it is not asked to change.
 CONTEXT_LIMITS = Operation("GET", "/limits/context")
 
@@ -307,6 +324,73 @@ class TestData(Resource):
             timeout=timeout,
         )
 
+    def grant_permissions(
+        self,
+        context_nip: str,
+        authorized: Identifier,
+        permissions: Sequence[str],
+        *,
+        description: str = "Uprawnienie testowe (ZAW-FA)",
+        timeout: TimeoutTypes = None,
+    ) -> None:
+        """``POST /testdata/permissions``: what a ZAW-FA filing would grant — ``permissions``
+        (``InvoiceRead``, ``InvoiceWrite``, ``Introspection``, ``CredentialsRead``,
+        ``CredentialsManage``, ``EnforcementOperations``, ``SubunitManage``,
+        ``CollectiveIdentifierManage``) for ``authorized`` (NIP, PESEL or fingerprint) in the
+        context of ``context_nip``, with KSeF itself (``System``) as the author.
+
+        >>> from ksefkit.permissions import Identifier
+        >>> client.testdata.grant_permissions(  # doctest: +SKIP
+        ...     "5265877635", Identifier.pesel("90010112345"), ["InvoiceRead"])
+        """
+        body = TestDataPermissionsGrantRequest(
+            context_identifier=TestDataContextIdentifier(type="Nip", value=context_nip),
+            authorized_identifier=_authorized(authorized),
+            permissions=[
+                TestDataPermission(description=description, permission_type=p) for p in permissions
+            ],
+        )
+        self._http.request(GRANT_PERMISSIONS, json=body.to_wire(), timeout=timeout)
+
+    def revoke_permissions(
+        self, context_nip: str, authorized: Identifier, *, timeout: TimeoutTypes = None
+    ) -> None:
+        """``POST /testdata/permissions/revoke``: take away what ``authorized`` was granted
+        directly in the context of ``context_nip``.
+
+        >>> client.testdata.revoke_permissions(  # doctest: +SKIP
+        ...     "5265877635", Identifier.pesel("90010112345"))
+        """
+        body = TestDataPermissionsRevokeRequest(
+            context_identifier=TestDataContextIdentifier(type="Nip", value=context_nip),
+            authorized_identifier=_authorized(authorized),
+        )
+        self._http.request(REVOKE_PERMISSIONS, json=body.to_wire(), timeout=timeout)
+
+    def enable_attachments(self, nip: str, *, timeout: TimeoutTypes = None) -> None:
+        """``POST /testdata/attachment``: ``nip`` may send invoices with attachments
+        (``Zalacznik``; batch sessions) — the consent filed in e-Urząd Skarbowy on PRD.
+
+        >>> client.testdata.enable_attachments("5265877635")  # doctest: +SKIP
+        """
+        body = AttachmentPermissionGrantRequest(nip=nip)
+        self._http.request(ENABLE_ATTACHMENTS, json=body.to_wire(), timeout=timeout)
+
+    def disable_attachments(
+        self,
+        nip: str,
+        *,
+        expected_end_date: dt.date | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> None:
+        """``POST /testdata/attachment/revoke``: withdraw the consent, from
+        ``expected_end_date`` (default: at once).
+
+        >>> client.testdata.disable_attachments("5265877635")  # doctest: +SKIP
+        """
+        body = AttachmentPermissionRevokeRequest(nip=nip, expected_end_date=expected_end_date)
+        self._http.request(DISABLE_ATTACHMENTS, json=body.to_wire(), timeout=timeout)
+
 
 def _override(
     model: type[Override],
@@ -332,6 +416,12 @@ def _override(
     if unknown:
         raise ConfigurationError(f"unknown session limit fields: {', '.join(unknown)}")
     return model.model_validate({**current.model_dump(), **(wanted or {})})
+
+
+def _authorized(identifier: Identifier) -> TestDataAuthorizedIdentifier:
+    if identifier.value is None:
+        raise ConfigurationError(f"{identifier.type} needs a value here")
+    return TestDataAuthorizedIdentifier(type=identifier.type, value=identifier.value)
 
 
 def _context(
