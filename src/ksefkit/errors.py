@@ -6,6 +6,7 @@ Every error ksefkit raises derives from :class:`KsefError`::
     ├── ConfigurationError          bad arguments, missing schemas, unusable settings
     ├── DecryptionError             ciphertext that cannot be decrypted (bad length, padding, key)
     ├── PreflightError              an invoice that KSeF would reject, caught before sending
+    │   └── CorrectionNotAllowed    a technical correction KSeF would refuse (21166/21167)
     ├── BatchPreflightError         every problem of every file of a batch package, by file name
     ├── SchemaNotFoundError         no XSD available (see ``KSEFKIT_SCHEMA_DIR``)
     ├── TransportError              the request never got an HTTP answer (DNS, TLS, timeout, reset)
@@ -56,6 +57,7 @@ __all__ = [
     "BatchPreflightError",
     "CertificateEnrollmentFailed",
     "ConfigurationError",
+    "CorrectionNotAllowed",
     "DecryptionError",
     "ErrorEntry",
     "ExportExpired",
@@ -110,6 +112,13 @@ class PreflightError(KsefError, ValueError):
         self.file_name = file_name
         where = f"{file_name}: " if file_name else ""
         super().__init__(where + "; ".join(self.problems))
+
+
+class CorrectionNotAllowed(PreflightError):
+    """A technical correction the rules forbid, caught before sending (KSeF would answer
+    21166 or 21167): the original is not a rejected offline invoice, was rejected for a
+    reason a correction cannot fix, is corrected already, or the fix is the same document.
+    """
 
 
 class BatchPreflightError(KsefError, ValueError):
