@@ -40,9 +40,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from cryptography.x509.oid import NameOID
 
 from .errors import ConfigurationError
@@ -56,6 +60,7 @@ __all__ = [
     "KeyType",
     "build_csr",
     "generate_private_key",
+    "ksef_certificate_type",
     "load_certificate",
     "load_private_key",
     "load_private_key_file",
@@ -64,6 +69,7 @@ __all__ = [
     "serial_number_hex",
     "sign_link",
     "subject_name",
+    "verify_link_signature",
 ]
 
 KeyType = Literal["ec", "rsa"]
@@ -319,6 +325,64 @@ def sign_link(private_key: PrivateKey, link: str) -> str:
     return base64.urlsafe_b64encode(signature).rstrip(b"=").decode("ascii")
 
 
+def verify_link_signature(public_key: object, link: str, signature: str) -> bool:
+    """Whether ``signature`` (Base64URL, padding optional) signs ``link`` under ``public_key``.
+
+    The counterpart of :func:`sign_link`: RSASSA-PSS (SHA-256, MGF1-SHA-256, salt exactly 32
+    bytes) for RSA keys; ECDSA/SHA-256 for EC keys, as IEEE P1363 ``r‖s`` (recommended) or
+    DER (allowed, KSEF_API.md §13.4). Any other key type, or a malformed signature, is False.
+
+    >>> key = generate_private_key("ec")
+    >>> link = "qr-test.ksef.mf.gov.pl/certificate/x"
+    >>> verify_link_signature(key.public_key(), link, sign_link(key, link))
+    True
+    >>> verify_link_signature(key.public_key(), link + "y", sign_link(key, link))
+    False
+    """
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    data = link.encode("utf-8")
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+            public_key.verify(raw, data, pss, hashes.SHA256())
+            return True
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            size = (public_key.curve.key_size + 7) // 8
+            if len(raw) == 2 * size:  # P1363 r‖s; a DER SEQUENCE is never exactly 2n bytes
+                r, s = int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big")
+                raw = encode_dss_signature(r, s)
+            public_key.verify(raw, data, ec.ECDSA(hashes.SHA256()))
+            return True
+    except (InvalidSignature, ValueError):
+        return False
+    return False
+
+
+def ksef_certificate_type(certificate: x509.Certificate) -> str | None:
+    """``"Offline"`` or ``"Authentication"`` as the certificate's key usage says, else None.
+
+    KSeF issues ``Authentication`` certificates with keyUsage digitalSignature and ``Offline``
+    ones with nonRepudiation only (KSEF_API.md §12.3), so the type survives a round trip
+    through PEM files, which do not carry KSeF's type field.
+
+    >>> from ksefkit.testcerts import company_seal
+    >>> ksef_certificate_type(company_seal("5265877635").certificate) is None
+    True
+    """
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    if usage.content_commitment and not usage.digital_signature:
+        return "Offline"
+    if usage.digital_signature and not usage.content_commitment:
+        return "Authentication"
+    return None
+
+
 @dataclass(frozen=True)
 class EnrolledCertificate:
     """A KSeF certificate with its private key (the key is left out of ``repr``).
@@ -408,10 +472,13 @@ class EnrolledCertificate:
         key_path: Path | str,
         *,
         password: str | bytes | None = None,
-        certificate_type: str = "Authentication",
+        certificate_type: str | None = None,
         name: str | None = None,
     ) -> EnrolledCertificate:
-        """Read back what :meth:`save` wrote (the type and name are not in the files).
+        """Read back what :meth:`save` wrote (the name is not in the files).
+
+        ``certificate_type`` defaults to what the key usage says
+        (:func:`ksef_certificate_type`), else ``Authentication``.
 
         >>> EnrolledCertificate.load("c.crt.pem", "c.key.pem", password=pw)  # doctest: +SKIP
         """
@@ -424,7 +491,8 @@ class EnrolledCertificate:
         key = load_private_key_file(key_path, password)
         _check_pair(certificate, key)
         serial = serial_number_hex(certificate)
-        return cls(certificate, key, serial, name or serial, certificate_type)
+        kind = certificate_type or ksef_certificate_type(certificate) or "Authentication"
+        return cls(certificate, key, serial, name or serial, kind)
 
 
 def _check_pair(certificate: x509.Certificate, private_key: PrivateKey) -> None:

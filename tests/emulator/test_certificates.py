@@ -385,7 +385,8 @@ async def test_kod2_links_are_checked_like_a_scan(ksef: Ksef) -> None:
     verify = ksef.state.certificates.verify_link
 
     def link(serial: str, seller: str = NIP) -> str:
-        return f"qr-test.ksef.mf.gov.pl/certificate/Nip/{NIP}/{seller}/{serial}/aGFzaA"
+        digest = "UtQp9Gpc51y-u3xApZjIjgkpZ01js-J8KflSPW8WzIE"  # a SHA-256, Base64URL (§13.3)
+        return f"qr-test.ksef.mf.gov.pl/certificate/Nip/{NIP}/{seller}/{serial}/{digest}"
 
     ok = link(offline.serial_number)
     assert verify(f"https://{ok}/{offline.sign_link(ok)}").valid

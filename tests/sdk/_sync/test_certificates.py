@@ -52,9 +52,13 @@ def bare_certificate() -> TestCertificate:
     return TestCertificate(cert, key)
 
 
+#: The SHA-256 (Base64URL) of the KSEF_API.md §13.3 example.
+_HASH = "UtQp9Gpc51y-u3xApZjIjgkpZ01js-J8KflSPW8WzIE"
+
+
 def link_for(nip: str, serial: str) -> str:
     """A KOD II link without its signature segment (KSEF_API.md §13.4)."""
-    return f"qr-test.ksef.mf.gov.pl/certificate/Nip/{nip}/{nip}/{serial}/UtQp9Gpc51y-u3xApZjIjg"
+    return f"qr-test.ksef.mf.gov.pl/certificate/Nip/{nip}/{nip}/{serial}/{_HASH}"
 
 
 @pytest.mark.parametrize("key_type", ["ec", "rsa"])

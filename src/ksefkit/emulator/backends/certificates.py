@@ -49,7 +49,6 @@ widen revocation only.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import functools
 import hashlib
@@ -63,10 +62,9 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pydantic import BaseModel, Field
 
-from ...certificates import DN_ATTRIBUTES
+from ...certificates import DN_ATTRIBUTES, verify_link_signature
 from ..clock import isoformat, parse_datetime
 from ..errors import bad_request, forbidden, gone, validation_error
 from . import b64decode_strict, dumps, loads_list, parse_body
@@ -187,11 +185,16 @@ class _UpdateCertificateBody(BaseModel):
 
 @dataclass(frozen=True)
 class LinkVerdict:
-    """What a KOD II scan would show: whether the link checks out and why not."""
+    """What a KOD II scan would show: whether the link checks out and why not.
+
+    ``certificate`` is the certificate's list item (``CertificateListItem`` fields) when the
+    link names a certificate this emulator issued.
+    """
 
     valid: bool
     detail: str
     serial_number: str | None = None
+    certificate: dict[str, Any] | None = None
 
 
 def check_serial_number(value: str, field: str) -> str:
@@ -663,34 +666,50 @@ class CertificatesBackend:
     def verify_link(self, link: str) -> LinkVerdict:
         """Check a KOD II link as a scan would (KSEF_API.md §13.4).
 
-        ``https://{host}/certificate/{ctxType}/{ctxValue}/{sellerNip}/{serial}/{hash}/{sig}``
+        ``{scheme}://{base}/certificate/{ctxType}/{ctxValue}/{sellerNip}/{serial}/{hash}/{sig}``
+        (any base: a KSeF QR host or the emulator's ``/qr``), in order: the link's format, the
+        certificate exists, is ``Offline`` and usable now (not blocked, revoked, expired or
+        not yet valid), the signature verifies with its key, its subject holds
+        ``InvoiceWrite`` in the context, and the context may issue for the seller (its own
+        NIP, or a seller that authorized it, as the invoice pipeline's 410 rule; ``NipVatUe``
+        and ``PeppolId`` contexts are not tied to one seller NIP).
         """
-        parts = link.removeprefix("https://").rstrip("/").split("/")
-        if len(parts) != 8 or parts[1] != "certificate":
+        from ...qr import CertificateLink, parse_link  # qr imports ksefkit.certificates only
+
+        try:
+            parsed = parse_link(link)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, CertificateLink):
             return LinkVerdict(False, "Nieprawidłowy format linku weryfikacyjnego")
-        _host, _, ctx_type, ctx_value, seller, serial, _hash, signature = parts
+        serial = parsed.certificate_serial
         row = self._store.one("SELECT * FROM ksef_certificates WHERE serial_number = ?", (serial,))
         if row is None:
             return LinkVerdict(False, "Certyfikat nie istnieje", serial)
+        item = _list_item(row, self._state.clock.now())
         if row["certificate_type"] != "Offline":
-            return LinkVerdict(False, "Certyfikat nie jest certyfikatem typu Offline", serial)
+            return LinkVerdict(False, "Certyfikat nie jest certyfikatem typu Offline", serial, item)
         problem = _unusable(row, self._state.clock.now())
         if problem is not None:
-            return LinkVerdict(False, problem, serial)
+            return LinkVerdict(False, problem, serial, item)
         certificate = x509.load_der_x509_certificate(bytes(row["certificate"]))
-        signed = "/".join(parts[:-1]).encode("utf-8")
-        if not _link_signature_valid(certificate.public_key(), signed, signature):
-            return LinkVerdict(False, "Nieprawidłowy podpis", serial)
+        if not verify_link_signature(
+            certificate.public_key(), parsed.signed_data, parsed.signature
+        ):
+            return LinkVerdict(False, "Nieprawidłowy podpis", serial, item)
+        ctx_type, ctx_value, seller = parsed.context_type, parsed.context_value, parsed.seller_nip
         held = self._state.rights.permissions(
             ctx_type, ctx_value, row["subject_type"], row["subject_value"]
         )
         if "InvoiceWrite" not in held:
             return LinkVerdict(
-                False, "Wystawca nie ma uprawnienia InvoiceWrite w kontekście", serial
+                False, "Wystawca nie ma uprawnienia InvoiceWrite w kontekście", serial, item
             )
-        if ctx_type in ("Nip", "InternalId") and ctx_value.split("-", 1)[0] != seller:
-            return LinkVerdict(False, "Kontekst nie może wystawiać faktur sprzedawcy", serial)
-        return LinkVerdict(True, "Certyfikat wystawcy zweryfikowany", serial)
+        if ctx_type in ("Nip", "InternalId") and not self._state.permissions.may_issue_for(
+            seller, (ctx_type, ctx_value)
+        ):
+            return LinkVerdict(False, "Kontekst nie może wystawiać faktur sprzedawcy", serial, item)
+        return LinkVerdict(True, "Certyfikat wystawcy zweryfikowany", serial, item)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -865,25 +884,3 @@ def _int_param(raw: str | None, field: str, default: int, low: int, high: int | 
         bound = f"{low}–{high}" if high is not None else f"≥ {low}"
         raise validation_error(f"{field}: dozwolone wartości {bound}.")
     return value
-
-
-def _link_signature_valid(key: Any, data: bytes, signature: str) -> bool:
-    try:
-        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
-    except (binascii.Error, ValueError):
-        return False
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-            key.verify(raw, data, pss, hashes.SHA256())
-            return True
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            size = (key.curve.key_size + 7) // 8
-            if len(raw) == 2 * size:  # IEEE P1363 r‖s (recommended); DER is allowed too
-                r, s = int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big")
-                raw = encode_dss_signature(r, s)
-            key.verify(raw, data, ec.ECDSA(hashes.SHA256()))
-            return True
-    except (InvalidSignature, ValueError):
-        return False
-    return False
