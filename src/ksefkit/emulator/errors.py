@@ -40,6 +40,8 @@ DESCRIPTIONS: dict[int, str] = {
     21115: "Nieprawidłowy certyfikat.",
     21117: "Nieprawidłowy identyfikator podmiotu dla wskazanego typu kontekstu.",
     21155: "Przekroczono dozwoloną liczbę faktur w sesji.",
+    21166: "Korekta techniczna niedostępna.",
+    21167: "Status faktury nie pozwala na korektę techniczną.",
     21173: "Brak sesji o wskazanym numerze referencyjnym.",
     21178: "Nie znaleziono UPO dla podanych kryteriów.",
     21180: "Status sesji nie pozwala na wykonanie operacji.",

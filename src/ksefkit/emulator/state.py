@@ -23,6 +23,7 @@ from .backends.auth_sessions import AuthSessions
 from .backends.batch import BatchBackend
 from .backends.certificates import CertificatesBackend
 from .backends.collective import CollectiveIdentifiers
+from .backends.corrections import TechnicalCorrections
 from .backends.exports import ExportsBackend
 from .backends.peppol import PeppolRegistry
 from .backends.permissions import PermissionsBackend
@@ -198,6 +199,7 @@ class EmulatorState:
         self.auth_sessions = AuthSessions(self)
         self.tokens = TokensBackend(self)
         self.sessions = SessionsBackend(self)
+        self.corrections = TechnicalCorrections(self)
         self.batch = BatchBackend(self)
         self.exports = ExportsBackend(self)
         self.certificates = CertificatesBackend(self)

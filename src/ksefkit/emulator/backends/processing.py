@@ -21,6 +21,8 @@ Invoice pipeline, in order (KSEF_API.md §9, §18), shared by online and batch i
    the context ``SelfInvoicing``, ``RRInvoicing`` or ``TaxRepresentative`` (:mod:`.permissions`);
 5. duplicate (seller NIP, RodzajFaktury, P_2) across all sessions → 440 with extensions;
 6. P_1 later than the acceptance day (Europe/Warsaw) → 450;
+   a technical correction with another seller than its original's → 450 (:mod:`.corrections`;
+   a correction may also carry attachments in an online session);
 7. success: KSeF number, acquisitionDate, permanentStorageDate (+lag), per-invoice UPO.
 """
 
@@ -74,12 +76,16 @@ class InvoiceVerdict(Exception):
         details: list[str],
         extensions: dict[str, str] | None = None,
         facts: InvoiceFacts | None = None,
+        issue_date: dt.date | None = None,
     ) -> None:
         super().__init__(code)
         self.code = code
         self.details = details
         self.extensions = extensions
         self.facts = facts
+        # P_1 even when the facts could not be trusted (an XSD failure): a rejected
+        # invoice's offline status (auto-offline rule) decides if it may be corrected.
+        self.issue_date = facts.issue_date if facts is not None else issue_date
 
 
 def encoding_problems(xml: bytes) -> list[str]:
@@ -224,7 +230,9 @@ class Processor:
     def _verify(self, row: Any, session: Any) -> tuple[bytes, InvoiceFacts]:
         batch = session["session_type"] == "Batch"
         xml = _read_entry(row) if batch else self._decrypt(row, session)
-        return xml, self.check_invoice(xml, row, session, attachments=batch)
+        # A technical correction may carry attachments in an online session (§13.2).
+        corrects = row["hash_of_corrected"] is not None
+        return xml, self.check_invoice(xml, row, session, attachments=batch or corrects)
 
     def check_invoice(
         self, xml: bytes, row: Any, session: Any, *, attachments: bool
@@ -241,7 +249,7 @@ class Processor:
         limit = limits.max_invoice_with_attachment_size if attachments else size
         problems = self._file_problems(xml, form, max(limit, size))
         if problems:
-            raise InvoiceVerdict(430, problems)
+            raise InvoiceVerdict(430, problems, issue_date=_issue_date(xml))
         facts = _facts(xml)
         if facts.has_attachment and not attachments:
             raise InvoiceVerdict(
@@ -262,6 +270,9 @@ class Processor:
         self._check_seller(session, facts)
         self._check_duplicate(facts)
         self._check_issue_date(row, facts)
+        problem = self._state.corrections.verify(row, session, facts)
+        if problem is not None:
+            raise InvoiceVerdict(450, [problem], facts=facts)
         return facts
 
     def _decrypt(self, row: Any, session: Any) -> bytes:
@@ -355,7 +366,7 @@ class Processor:
         self._store.run(
             "UPDATE invoices SET status_code = ?, status_description = ?, status_details = ?,"
             " status_extensions = ?, invoice_number = ?, seller_nip = ?, invoice_type = ?,"
-            " encrypted = NULL WHERE reference_number = ? AND status_code = 100",
+            " issue_date = ?, encrypted = NULL WHERE reference_number = ? AND status_code = 100",
             (
                 verdict.code,
                 _DESCRIPTIONS[verdict.code],
@@ -364,6 +375,7 @@ class Processor:
                 facts.invoice_number if facts else None,
                 facts.seller_nip if facts else None,
                 facts.invoice_type if facts else None,
+                verdict.issue_date.isoformat() if verdict.issue_date else None,
                 row["reference_number"],
             ),
         )
@@ -548,6 +560,14 @@ def _facts(xml: bytes) -> InvoiceFacts:
     if missing:
         raise InvoiceVerdict(430, [f"Brak elementu {name}." for name in missing])
     return facts
+
+
+def _issue_date(xml: bytes) -> dt.date | None:
+    """``P_1`` of a document that failed verification, if it can be read at all."""
+    try:
+        return extract_facts(xml).issue_date
+    except ValueError:
+        return None
 
 
 def _well_formed(xml: bytes) -> list[str]:

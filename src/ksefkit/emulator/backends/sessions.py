@@ -1,6 +1,7 @@
 """Online sessions: open, send, close, status views, lists and UPO downloads (§5, §7, §8).
 
-The synchronous checks live here (21173, 21180, 21155, 21402, 21403, 21405, 21470); the
+The synchronous checks live here (21173, 21180, 21155, 21402, 21403, 21405, 21470; the
+technical-correction rules 21166/21167 in :mod:`.corrections`); the
 asynchronous verdicts (decrypt, validate, number, UPO) are made by
 :mod:`ksefkit.emulator.backends.processing`. Views are plain dicts in wire shape.
 """
@@ -173,6 +174,13 @@ class SessionsBackend:
                 raise bad_request(21402, "Długość treści nie zgadza się z rozmiarem pliku.")
             if sha256_b64(content) != req.encryptedInvoiceHash:
                 raise bad_request(21403, "Skrót treści nie zgadza się ze skrótem pliku.")
+            if req.hashOfCorrectedInvoice is not None:
+                self._state.corrections.check(
+                    session,
+                    offline_mode=req.offlineMode,
+                    invoice_hash=req.invoiceHash,
+                    original_hash=req.hashOfCorrectedInvoice,
+                )
             invoice_ref = self._insert_invoice(session, count + 1, req, content)
         self._state.processor.kick()
         return {"referenceNumber": invoice_ref}
