@@ -41,7 +41,8 @@ __all__ = ["RunningEmulator", "run_emulator"]
 class RunningEmulator:
     """An emulator state with its HTTP server.
 
-    ``base_url`` is the server root; ``api_url`` adds ``/v2`` (what clients use).
+    ``base_url`` is the server root; ``api_url`` adds ``/v2`` (what clients use), ``qr_url``
+    ``/qr`` (the pages KOD I / KOD II links of this emulator open).
     """
 
     state: EmulatorState
@@ -54,6 +55,11 @@ class RunningEmulator:
     @property
     def api_url(self) -> str:
         return self.server.base_url + "/v2"
+
+    @property
+    def qr_url(self) -> str:
+        """Where this emulator's QR verification pages live (``ksefkit.qr`` links base)."""
+        return self.server.base_url + "/qr"
 
     def create_subject(self, nip: str | None = None) -> SeededSubject:
         """A new test company with a KSeF token."""

@@ -7,7 +7,8 @@ shape KSeF uses for the status (and the ``X-Error-Format`` the client asked for)
 answers in Starlette's plain text. Path parameters are named as in open-api.json and checked
 against their schema by :func:`path_ids` (400/21405), after authentication as in KSeF.
 Pre-signed UPO links and batch part uploads are served under ``/storage/`` without a bearer
-token (:mod:`ksefkit.emulator.storage_routes`).
+token (:mod:`ksefkit.emulator.storage_routes`), the pages QR codes point to under ``/qr/``
+(:mod:`ksefkit.emulator.qr_routes`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def create_app(state: EmulatorState | None = None, **config: Any) -> Starlette:
     'manual'
     """
     from .admin import admin_routes  # admin imports helpers from this module
+    from .qr_routes import qr_routes  # so do the QR verification pages
     from .storage_routes import storage_routes  # so does the storage module
 
     emulator = state if state is not None else EmulatorState(EmulatorConfig(**config))
@@ -64,6 +66,7 @@ def create_app(state: EmulatorState | None = None, **config: Any) -> Starlette:
         Mount("/v2", routes=api_routes(emulator)),
         Mount("/_emulator", routes=admin_routes(emulator)),
         *storage_routes(emulator),
+        *qr_routes(emulator),
     ]
     handlers = {KsefApiError: _render, HTTPException: _render_http, Exception: _render_crash}
     app = Starlette(routes=routes, exception_handlers=handlers)
