@@ -13,7 +13,7 @@ People get HTML, programs JSON (:mod:`.backends.verification` has the verdicts a
 fields): ``?format=json`` / ``?format=html`` decide, else the ``Accept`` header (JSON when it
 prefers ``application/json`` to ``text/html``). The answer is 200 for every verdict of a
 well-formed link — valid or not, ``valid`` says which — and 400 for a link that is not one
-(status ``Invalid``). Answers are never cached and vary with ``Accept``.
+(status ``Malformed``). Answers are never cached and vary with ``Accept``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .app import Handler
-from .backends.verification import LinkPage, certificate_verdict, invoice_verdict
+from .backends.verification import MALFORMED, LinkPage, certificate_verdict, invoice_verdict
 from .state import EmulatorState
 
 __all__ = ["qr_routes", "wants_json"]
@@ -142,7 +142,7 @@ def _certificate(state: EmulatorState) -> Handler:
 
 
 def _answer(request: Request, page: LinkPage) -> Response:
-    status = 400 if page.status == "Invalid" else 200
+    status = 400 if page.status == MALFORMED else 200
     if wants_json(request):
         return JSONResponse(page.to_json(), status, _HEADERS)
     return HTMLResponse(render_html(page), status, _HEADERS)

@@ -8,11 +8,11 @@ emulator's ``/qr/invoice/...`` (KOD I) and ``/qr/certificate/...`` (KOD II) page
   is given, as KSeF redirects there); ``Processing`` — still being processed; ``Rejected`` —
   KSeF refused it (its status code and description); ``NotFound`` — nothing with that hash
   for that seller and date (a forged or mistyped link: any NIP, date or hash change ends
-  here); ``Invalid`` — not a KOD I link at all.
+  here); ``Malformed`` — not a KOD I link at all.
 * **KOD II** (:func:`certificate_verdict`): ``state.certificates.verify_link`` (the
   certificate exists, is ``Offline``, usable, the signature verifies, the issuer holds
   ``InvoiceWrite`` in the context and the context may issue for the seller); ``Valid`` or
-  ``Invalid`` with the reason.
+  ``Invalid`` with the reason; ``Malformed`` — not a KOD II link at all.
 
 Decisions where KSeF is silent: a rejected invoice is named as rejected (KSeF's page shows
 only "not found") because that is what a developer scanning a test invoice needs to know;
@@ -31,9 +31,10 @@ from .metadata import metadata_for
 if TYPE_CHECKING:
     from ..state import EmulatorState
 
-__all__ = ["LinkPage", "certificate_verdict", "invoice_verdict"]
+__all__ = ["MALFORMED", "LinkPage", "certificate_verdict", "invoice_verdict"]
 
-InvoiceStatus = Literal["Found", "Corrected", "Processing", "Rejected", "NotFound", "Invalid"]
+#: The status of a link that is no KOD I / KOD II link at all (any page).
+MALFORMED = "Malformed"
 
 #: Fields of ``InvoiceMetadata`` a KOD I page shows (the "basic data" of §13.3).
 _BASIC = (
@@ -87,15 +88,15 @@ def invoice_verdict(state: EmulatorState, link: str) -> LinkPage:
     >>> invoice_verdict(state, f"http://x/qr/invoice/1111111111/01-02-2026/{digest}").status
     'NotFound'
     >>> invoice_verdict(state, "http://x/qr/invoice/1111111111/01-02-2026/bad").status
-    'Invalid'
+    'Malformed'
     >>> state.close()
     """
     try:
         parsed = parse_link(link)
     except ValueError as exc:
-        return LinkPage("invoice", link, False, "Invalid", _invalid(exc))
+        return LinkPage("invoice", link, False, MALFORMED, _invalid(exc))
     if not isinstance(parsed, InvoiceLink):
-        return LinkPage("invoice", link, False, "Invalid", "To nie jest link KOD I (faktury).")
+        return LinkPage("invoice", link, False, MALFORMED, "To nie jest link KOD I (faktury).")
     digest = parsed.invoice_hash_base64
     fields: dict[str, Any] = {
         "sellerNip": parsed.seller_nip,
@@ -175,10 +176,10 @@ def certificate_verdict(state: EmulatorState, link: str) -> LinkPage:
     try:
         parsed = parse_link(link)
     except ValueError as exc:
-        return LinkPage("certificate", link, False, "Invalid", _invalid(exc))
+        return LinkPage("certificate", link, False, MALFORMED, _invalid(exc))
     if not isinstance(parsed, CertificateLink):
         return LinkPage(
-            "certificate", link, False, "Invalid", "To nie jest link KOD II (certyfikatu)."
+            "certificate", link, False, MALFORMED, "To nie jest link KOD II (certyfikatu)."
         )
     verdict = state.certificates.verify_link(link)
     fields: dict[str, Any] = {
