@@ -14,12 +14,14 @@ from ._async.client import AsyncClient
 from ._async.workflows.authenticate import AuthResult
 from ._async.workflows.batch import AsyncBatchResult, AsyncBatchSession, BatchInvoiceResult
 from ._async.workflows.export import ExportResult
+from ._async.workflows.offline import AsyncOfflineSender, OfflineProgress, OfflineSendResult
 from ._async.workflows.online import AsyncOnlineSession, SentInvoice
 from ._async.workflows.sync import SyncProgress, SyncResult
 from ._config import Environment
 from ._retry import NO_RETRY, RetryPolicy
 from ._sync.client import Client
 from ._sync.workflows.batch import BatchResult, BatchSession
+from ._sync.workflows.offline import OfflineSender
 from ._sync.workflows.online import OnlineSession
 from .batch_state import BatchSessionState
 from .errors import (
@@ -28,6 +30,7 @@ from .errors import (
     BadRequest,
     CertificateEnrollmentFailed,
     ConfigurationError,
+    CorrectionNotAllowed,
     Forbidden,
     Gone,
     IntegrityError,
@@ -63,6 +66,7 @@ __all__ = [
     "AsyncBatchResult",
     "AsyncBatchSession",
     "AsyncClient",
+    "AsyncOfflineSender",
     "AsyncOnlineSession",
     "AuthResult",
     "AuthenticationFailed",
@@ -74,6 +78,7 @@ __all__ = [
     "CertificateEnrollmentFailed",
     "Client",
     "ConfigurationError",
+    "CorrectionNotAllowed",
     "Environment",
     "ExportExpired",
     "ExportFailed",
@@ -86,6 +91,9 @@ __all__ = [
     "InvoiceRejected",
     "KsefError",
     "NotFound",
+    "OfflineProgress",
+    "OfflineSendResult",
+    "OfflineSender",
     "OnlineSession",
     "OnlineSessionState",
     "PermissionOperationFailed",

@@ -42,9 +42,14 @@ from .workflows.authenticate import (
     authenticate_with_xades,
 )
 from .workflows.batch import AsyncBatchSession
+from .workflows.offline import AsyncOfflineSender, OfflineProgress
 from .workflows.online import AsyncOnlineSession
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from os import PathLike
+
+    from ..offline.queue import OfflineQueue
     from ..xades import XadesSigner
 
 __all__ = ["AsyncClient"]
@@ -267,6 +272,29 @@ class AsyncClient:
                 f"{path} belongs to a session on {state.base_url}, this client uses {self.base_url}"
             )
         return AsyncBatchSession(self, state_path=path, parallelism=parallelism, state=state)
+
+    def offline(
+        self,
+        queue: OfflineQueue | str | PathLike[str],
+        *,
+        progress: Callable[[OfflineProgress], None] | None = None,
+        preflight: bool = False,
+        validate_schema: bool = True,
+        timeout: float | None = 120.0,
+    ) -> AsyncOfflineSender:
+        """The sender of an offline queue (an :class:`~ksefkit.offline.OfflineQueue` or its
+        file): ``send()`` when KSeF is back, ``correct_rejected()`` for technical corrections.
+
+        >>> result = await client.offline("offline.sqlite3").send()  # doctest: +SKIP
+        """
+        return AsyncOfflineSender(
+            self,
+            queue,
+            progress=progress,
+            preflight=preflight,
+            validate_schema=validate_schema,
+            timeout=timeout,
+        )
 
 
 def context_identifier(
