@@ -27,6 +27,8 @@ Command tree::
       session resume STATE_FILE [--upo-dir DIR] [--reopen-expired]   finish a broken batch send
       invoice status SESSION_REF INVOICE_REF
       upo get SESSION_REF (--invoice REF | --ksef-number NUMBER | --session) [-o PATH]
+      qr invoice FILE [--ksef-number N] [--format png|svg] [-o OUT] [--qr-url URL]
+      qr certificate FILE --cert PEM --key PEM [--context TYPE:VALUE] [--format] [-o OUT]
       testdata subject create NIP --type T --description D [--subunit NIP=D...] | remove NIP
       testdata person create NIP PESEL --description D [--bailiff] [--deceased] | remove NIP
       testdata block | unblock (--nip|--internal-id|--nip-vat-ue|--peppol-id VALUE)
@@ -65,6 +67,7 @@ from . import (
     invoices,
     profile_cmd,
     profiles,
+    qr,
     schemas,
     send,
     session,
@@ -242,6 +245,7 @@ app.add_typer(session.app, name="session")
 app.add_typer(invoice.app, name="invoice")
 app.add_typer(invoices.app, name="invoices")
 app.add_typer(upo.app, name="upo")
+app.add_typer(qr.app, name="qr")
 app.add_typer(testdata.app, name="testdata")
 
 
