@@ -29,6 +29,10 @@ Command tree::
       upo get SESSION_REF (--invoice REF | --ksef-number NUMBER | --session) [-o PATH]
       qr invoice FILE [--ksef-number N] [--format png|svg] [-o OUT] [--qr-url URL]
       qr certificate FILE --cert PEM --key PEM [--context TYPE:VALUE] [--format] [-o OUT]
+      offline add FILE... --mode offline24|offline|emergency|total_failure [--ended WHEN]
+      offline list [--due | --overdue] [--status S...] | send [--batch] [--seller NIP]
+      offline correct ORIGINAL FIXED.xml | end --mode offline|emergency WHEN
+      offline failure START [--end WHEN] | failure --end WHEN      (all: [--queue FILE])
       testdata subject create NIP --type T --description D [--subunit NIP=D...] | remove NIP
       testdata person create NIP PESEL --description D [--bailiff] [--deceased] | remove NIP
       testdata block | unblock (--nip|--internal-id|--nip-vat-ue|--peppol-id VALUE)
@@ -65,6 +69,7 @@ from . import (
     emulator,
     invoice,
     invoices,
+    offline,
     profile_cmd,
     profiles,
     qr,
@@ -246,6 +251,7 @@ app.add_typer(invoice.app, name="invoice")
 app.add_typer(invoices.app, name="invoices")
 app.add_typer(upo.app, name="upo")
 app.add_typer(qr.app, name="qr")
+app.add_typer(offline.app, name="offline")
 app.add_typer(testdata.app, name="testdata")
 
 
