@@ -1,4 +1,5 @@
-"""Technical corrections over HTTP (KSEF_API.md §13.2): accepted after a rejected offline
+"""Offline marking and technical corrections over HTTP (KSEF_API.md §9, §13.2): the
+auto-offline rule at the Warsaw midnight; corrections accepted after a rejected offline
 invoice, linked to the original, and refused with 21166 / 21167 / 21405 per the rules."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from emulator_helpers import TODAY, Ksef, b64sha, invoice, send_body
 
+from ksefkit.emulator.clock import ManualClock
 from ksefkit.emulator.state import EmulatorState, SeededSubject
 from ksefkit.invoices.rewrite import rewrite_invoice
 
@@ -259,3 +261,26 @@ async def test_a_correction_may_carry_attachments_in_an_online_session(flow: Flo
     fixed = sample.replace(b"</Faktura>", b"</Faktura>\n")
     status = await flow.status(fixed, offlineMode=True, hashOfCorrectedInvoice=b64sha(sample))
     assert status["status"]["code"] == 200, status
+
+
+async def test_auto_offline_follows_the_warsaw_day_of_sending(
+    ksef: Ksef, subject: SeededSubject, session_key: Key, clock: ManualClock
+) -> None:
+    """The documented example: P_1 3 October, sent 23:59:59 that day → Online; sent
+    00:00:01 on 4 October (Warsaw) → Offline although offlineMode was false."""
+    clock.set(dt.datetime(2025, 10, 3, 21, 59, 0, tzinfo=dt.UTC))
+    headers = await ksef.bearer(subject)
+    flow = Flow(
+        ksef, subject.nip, headers, await ksef.open_session(headers, *session_key), session_key
+    )
+    issued = dt.date(2025, 10, 3)
+    clock.set(dt.datetime(2025, 10, 3, 21, 59, 59, tzinfo=dt.UTC))  # 23:59:59 CEST
+    same_day = await flow.status(invoice(flow.nip, "AUTO/1", issued))
+    assert (same_day["status"]["code"], same_day["invoicingMode"]) == (200, "Online")
+    clock.set(dt.datetime(2025, 10, 3, 22, 0, 1, tzinfo=dt.UTC))  # 00:00:01 on 4 October
+    next_day = await flow.status(invoice(flow.nip, "AUTO/2", issued))
+    assert (next_day["status"]["code"], next_day["invoicingMode"]) == (200, "Offline")
+    declared = await flow.status(
+        invoice(flow.nip, "AUTO/3", dt.date(2025, 10, 4)), offlineMode=True
+    )
+    assert declared["invoicingMode"] == "Offline"
