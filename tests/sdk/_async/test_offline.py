@@ -5,6 +5,7 @@ and technical corrections accepted or refused (locally, and by KSeF with 21166 /
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections import Counter
 
 import pytest
@@ -189,15 +190,17 @@ async def test_technical_correction_after_a_rejected_offline_invoice(
 
 @pytest.mark.anyio
 async def test_same_document_is_no_correction(ksef_async_client, make_invoice, tmp_path) -> None:
-    queue = OfflineQueue(tmp_path / "offline.sqlite3")
+    path = tmp_path / "offline.sqlite3"
     xml = _broken(make_invoice())
-    entry = queue.add(xml, mode="offline24")
-    sender = ksef_async_client.offline(queue)
-    await sender.send()
-    with pytest.raises(CorrectionNotAllowed, match="same SHA-256") as info:
-        await sender.correct_rejected(entry, xml)
-    assert "the original itself" in info.value.problems[0]
-    with pytest.raises(CorrectionNotAllowed, match="issue date"):
-        await sender.correct_rejected(entry, make_invoice(issue_date=YESTERDAY))
-    assert queue.get(entry.id).status == "rejected"
-    queue.close()
+    with OfflineQueue(path) as queue:
+        entry = queue.add(xml, mode="offline24")
+    async with ksef_async_client.offline(path) as sender:  # opens the file, closes it after
+        await sender.send()
+        with pytest.raises(CorrectionNotAllowed, match="same SHA-256") as info:
+            await sender.correct_rejected(entry, xml)
+        assert "the original itself" in info.value.problems[0]
+        with pytest.raises(CorrectionNotAllowed, match="issue date"):
+            await sender.correct_rejected(entry, make_invoice(issue_date=YESTERDAY))
+        assert sender.queue.get(entry.id).status == "rejected"
+    with pytest.raises(sqlite3.ProgrammingError):
+        sender.queue.list()

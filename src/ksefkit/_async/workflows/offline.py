@@ -1,7 +1,7 @@
 """Sending the offline queue when KSeF is back, and technical corrections (§13.1, §13.2).
 
->>> queue = OfflineQueue("offline.sqlite3")  # doctest: +SKIP
->>> result = await client.offline(queue).send()  # doctest: +SKIP
+>>> async with client.offline("offline.sqlite3") as sender:  # doctest: +SKIP
+...     result = await sender.send()
 >>> [(e.invoice_number, e.ksef_number) for e in result.accepted]  # doctest: +SKIP
 
 Every invoice goes with ``offlineMode: true``: in an online session, or in a batch session
@@ -128,9 +128,15 @@ class AsyncOfflineSender:
         return f"<AsyncOfflineSender {self.queue.path}>"
 
     def close(self) -> None:
-        """Close the queue if this sender opened it."""
+        """Close the queue if this sender opened it (from a path)."""
         if self._owns_queue:
             self.queue.close()
+
+    async def __aenter__(self) -> AsyncOfflineSender:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
 
     # -- sending ---------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 # GENERATED from src/ksefkit/_async by scripts/unasync.py: do not edit by hand.
 """Sending the offline queue when KSeF is back, and technical corrections (§13.1, §13.2).
 
->>> queue = OfflineQueue("offline.sqlite3")  # doctest: +SKIP
->>> result = client.offline(queue).send()  # doctest: +SKIP
+>>> with client.offline("offline.sqlite3") as sender:  # doctest: +SKIP
+...     result = sender.send()
 >>> [(e.invoice_number, e.ksef_number) for e in result.accepted]  # doctest: +SKIP
 
 Every invoice goes with ``offlineMode: true``: in an online session, or in a batch session
@@ -129,9 +129,15 @@ class OfflineSender:
         return f"<OfflineSender {self.queue.path}>"
 
     def close(self) -> None:
-        """Close the queue if this sender opened it."""
+        """Close the queue if this sender opened it (from a path)."""
         if self._owns_queue:
             self.queue.close()
+
+    def __enter__(self) -> OfflineSender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- sending ---------------------------------------------------------------------------
 
