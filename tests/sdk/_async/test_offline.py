@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from ksefkit import BadRequest, CorrectionNotAllowed, FormCode
+from ksefkit import BadRequest, ConfigurationError, CorrectionNotAllowed, FormCode
 from ksefkit._async._wait import poll_until
 from ksefkit.models.invoices import InvoiceQueryDateRange, InvoiceQueryFilters
 from ksefkit.offline import OfflineQueue
@@ -120,6 +120,26 @@ async def test_a_crash_mid_send_is_reconciled_not_resent(
     counts = _sent_hashes(ksef_emulator)
     assert counts[reached.invoice_hash] == 1
     assert counts[lost.invoice_hash] == 1
+    queue.close()
+
+
+@pytest.mark.anyio
+async def test_a_session_this_login_cannot_see_is_not_guessed(
+    ksef_async_client, ksef_emulator, make_invoice, tmp_path
+) -> None:
+    queue = OfflineQueue(tmp_path / "offline.sqlite3")
+    entry = queue.add(make_invoice(), mode="offline24")
+    async with ksef_async_client.online_session() as session:
+        queue.mark_sending([entry.id], session_reference=session.reference_number)
+        await session.send(queue.xml(entry), offline_mode=True)
+    other = ksef_emulator.create_subject()
+    async with ksef_emulator.async_client() as client:
+        await client.authenticate(other.token, nip=other.nip)
+        with pytest.raises(ConfigurationError, match="not visible to this login"):
+            await client.offline(queue).send()
+    assert queue.get(entry.id).status == "sending"  # left for the login that sent it
+    await ksef_async_client.offline(queue).reconcile()
+    assert queue.get(entry.id).status == "accepted"
     queue.close()
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from ksefkit import BadRequest, CorrectionNotAllowed, FormCode
+from ksefkit import BadRequest, ConfigurationError, CorrectionNotAllowed, FormCode
 from ksefkit._sync._wait import poll_until
 from ksefkit.models.invoices import InvoiceQueryDateRange, InvoiceQueryFilters
 from ksefkit.offline import OfflineQueue
@@ -118,6 +118,25 @@ def test_a_crash_mid_send_is_reconciled_not_resent(
     counts = _sent_hashes(ksef_emulator)
     assert counts[reached.invoice_hash] == 1
     assert counts[lost.invoice_hash] == 1
+    queue.close()
+
+
+def test_a_session_this_login_cannot_see_is_not_guessed(
+    ksef_client, ksef_emulator, make_invoice, tmp_path
+) -> None:
+    queue = OfflineQueue(tmp_path / "offline.sqlite3")
+    entry = queue.add(make_invoice(), mode="offline24")
+    with ksef_client.online_session() as session:
+        queue.mark_sending([entry.id], session_reference=session.reference_number)
+        session.send(queue.xml(entry), offline_mode=True)
+    other = ksef_emulator.create_subject()
+    with ksef_emulator.client() as client:
+        client.authenticate(other.token, nip=other.nip)
+        with pytest.raises(ConfigurationError, match="not visible to this login"):
+            client.offline(queue).send()
+    assert queue.get(entry.id).status == "sending"  # left for the login that sent it
+    ksef_client.offline(queue).reconcile()
+    assert queue.get(entry.id).status == "accepted"
     queue.close()
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from ...errors import (
     BadRequest,
     BatchPreflightError,
+    ConfigurationError,
     CorrectionNotAllowed,
     PreflightError,
     SessionFailed,
@@ -99,8 +100,9 @@ class AsyncOfflineSender:
     """Sends an :class:`~ksefkit.offline.OfflineQueue` through one authenticated client.
 
     ``preflight``/``validate_schema`` run the local checks before sending (off by default,
-    see the module docstring); ``timeout`` bounds each wait for KSeF's verdict; batch state
-    files go to ``state_dir`` (default: ``<queue file>.batches``).
+    see the module docstring); ``timeout`` bounds each wait for KSeF's verdict on an invoice,
+    ``batch_timeout`` the wait for a whole batch; batch state files go to ``state_dir``
+    (default: ``<queue file>.batches``).
     """
 
     def __init__(
@@ -112,6 +114,7 @@ class AsyncOfflineSender:
         preflight: bool = False,
         validate_schema: bool = True,
         timeout: float | None = 120.0,
+        batch_timeout: float | None = 900.0,
         state_dir: Path | str | None = None,
     ) -> None:
         self._client = client
@@ -121,6 +124,7 @@ class AsyncOfflineSender:
         self.preflight = preflight
         self.validate_schema = validate_schema
         self.timeout = timeout
+        self.batch_timeout = batch_timeout
         self.state_dir = Path(state_dir) if state_dir is not None else _state_dir(self.queue)
         self._sessions: list[str] = []
 
@@ -208,6 +212,13 @@ class AsyncOfflineSender:
         except BadRequest as error:
             if not error.has_code(SESSION_NOT_FOUND):
                 raise
+            # The session exists (entries are marked after it opened), so this login cannot
+            # see it: guessing "not sent" could send an invoice twice.
+            raise ConfigurationError(
+                f"session {reference} of queue entries {[e.id for e in entries]} is not visible"
+                " to this login: reconcile with the credentials that sent them (or, knowing"
+                " they never reached KSeF, OfflineQueue.requeue them)"
+            ) from error
         settled = []
         for entry in entries:
             status = found.get(entry.invoice_hash)
@@ -305,7 +316,7 @@ class AsyncOfflineSender:
         if batch is None:
             batch = self._client.resume_batch_session(path)
         try:
-            await batch.resume(timeout=self.timeout, reopen_expired=True)
+            await batch.resume(timeout=self.batch_timeout, reopen_expired=True)
         except SessionFailed as error:
             # The session failed as a whole (e.g. 415 key, 420 limit, 430 archive): no
             # invoice of it was processed, so all of them may go again.

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from ...errors import (
     BadRequest,
     BatchPreflightError,
+    ConfigurationError,
     CorrectionNotAllowed,
     PreflightError,
     SessionFailed,
@@ -100,8 +101,9 @@ class OfflineSender:
     """Sends an :class:`~ksefkit.offline.OfflineQueue` through one authenticated client.
 
     ``preflight``/``validate_schema`` run the local checks before sending (off by default,
-    see the module docstring); ``timeout`` bounds each wait for KSeF's verdict; batch state
-    files go to ``state_dir`` (default: ``<queue file>.batches``).
+    see the module docstring); ``timeout`` bounds each wait for KSeF's verdict on an invoice,
+    ``batch_timeout`` the wait for a whole batch; batch state files go to ``state_dir``
+    (default: ``<queue file>.batches``).
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class OfflineSender:
         preflight: bool = False,
         validate_schema: bool = True,
         timeout: float | None = 120.0,
+        batch_timeout: float | None = 900.0,
         state_dir: Path | str | None = None,
     ) -> None:
         self._client = client
@@ -122,6 +125,7 @@ class OfflineSender:
         self.preflight = preflight
         self.validate_schema = validate_schema
         self.timeout = timeout
+        self.batch_timeout = batch_timeout
         self.state_dir = Path(state_dir) if state_dir is not None else _state_dir(self.queue)
         self._sessions: list[str] = []
 
@@ -209,6 +213,13 @@ class OfflineSender:
         except BadRequest as error:
             if not error.has_code(SESSION_NOT_FOUND):
                 raise
+            # The session exists (entries are marked after it opened), so this login cannot
+            # see it: guessing "not sent" could send an invoice twice.
+            raise ConfigurationError(
+                f"session {reference} of queue entries {[e.id for e in entries]} is not visible"
+                " to this login: reconcile with the credentials that sent them (or, knowing"
+                " they never reached KSeF, OfflineQueue.requeue them)"
+            ) from error
         settled = []
         for entry in entries:
             status = found.get(entry.invoice_hash)
@@ -306,7 +317,7 @@ class OfflineSender:
         if batch is None:
             batch = self._client.resume_batch_session(path)
         try:
-            batch.resume(timeout=self.timeout, reopen_expired=True)
+            batch.resume(timeout=self.batch_timeout, reopen_expired=True)
         except SessionFailed as error:
             # The session failed as a whole (e.g. 415 key, 420 limit, 430 archive): no
             # invoice of it was processed, so all of them may go again.
