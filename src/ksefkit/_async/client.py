@@ -281,9 +281,11 @@ class AsyncClient:
         preflight: bool = False,
         validate_schema: bool = True,
         timeout: float | None = 120.0,
+        batch_timeout: float | None = 900.0,
     ) -> AsyncOfflineSender:
         """The sender of an offline queue (an :class:`~ksefkit.offline.OfflineQueue` or its
         file): ``send()`` when KSeF is back, ``correct_rejected()`` for technical corrections.
+        ``timeout`` bounds the wait for each invoice's verdict, ``batch_timeout`` for a batch.
 
         >>> result = await client.offline("offline.sqlite3").send()  # doctest: +SKIP
         """
@@ -294,6 +296,7 @@ class AsyncClient:
             preflight=preflight,
             validate_schema=validate_schema,
             timeout=timeout,
+            batch_timeout=batch_timeout,
         )
 
 

@@ -282,9 +282,11 @@ class Client:
         preflight: bool = False,
         validate_schema: bool = True,
         timeout: float | None = 120.0,
+        batch_timeout: float | None = 900.0,
     ) -> OfflineSender:
         """The sender of an offline queue (an :class:`~ksefkit.offline.OfflineQueue` or its
         file): ``send()`` when KSeF is back, ``correct_rejected()`` for technical corrections.
+        ``timeout`` bounds the wait for each invoice's verdict, ``batch_timeout`` for a batch.
 
         >>> result = client.offline("offline.sqlite3").send()  # doctest: +SKIP
         """
@@ -295,6 +297,7 @@ class Client:
             preflight=preflight,
             validate_schema=validate_schema,
             timeout=timeout,
+            batch_timeout=batch_timeout,
         )
 
 
