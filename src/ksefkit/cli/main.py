@@ -19,6 +19,12 @@ Command tree::
                    [--valid-from DT] [--out-dir DIR] [--password] [--no-wait]
       certificates status REF | list [--status] [--type] [--name] [--serial]
                    | get SERIAL... [--out-dir DIR] | revoke SERIAL [--reason R]
+      permissions grant person|entity|authorization|indirect|subunit|eu-admin|eu-representative
+                  ... [--no-wait]   (waits for the operation's status)
+      permissions revoke PERMISSION_ID [--authorization] | status REF [--wait]
+      permissions list [personal|persons|granted|subunits|entities|authorizations-granted|
+                  authorizations-received|eu-entities] [--permission P...] [--state S]
+      permissions roles [--subordinate] | attachments
       send FILE_OR_DIR... [--form] [--offline] [--no-validate] [--no-preflight]
                           [--upo-dir DIR] [--no-wait] [--upo-v43] [--wait-timeout S]
                           [--batch | --online] [--batch-threshold N] [--compression zip|targz]
@@ -63,6 +69,7 @@ from . import (
     emulator,
     invoice,
     invoices,
+    permissions,
     profile_cmd,
     profiles,
     schemas,
@@ -237,6 +244,7 @@ app.add_typer(auth.app, name="auth")
 app.add_typer(profile_cmd.app, name="profile")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(certificates.app, name="certificates")
+app.add_typer(permissions.app, name="permissions")
 app.add_typer(send.app)
 app.add_typer(session.app, name="session")
 app.add_typer(invoice.app, name="invoice")
