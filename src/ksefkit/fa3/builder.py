@@ -65,6 +65,7 @@ from .model import (
     MarginScheme,
     OrderLine,
     OrderRef,
+    OwnBankAccount,
     PartialPayment,
     PartyId,
     Payment,
@@ -717,11 +718,16 @@ class InvoiceBuilder:
         bank_name: str | None = None,
         swift: str | None = None,
         description: str | None = None,
+        own_bank_account: OwnBankAccount | None = None,
         factor: bool = False,
     ) -> InvoiceBuilder:
         """``RachunekBankowy`` (or ``RachunekBankowyFaktora`` with ``factor=True``)."""
         account = BankAccount(
-            number=number, swift=swift, bank_name=bank_name, description=description
+            number=number,
+            swift=swift,
+            own_bank_account=own_bank_account,
+            bank_name=bank_name,
+            description=description,
         )
         (self._factor_accounts if factor else self._accounts).append(account)
         return self
