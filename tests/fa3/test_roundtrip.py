@@ -7,8 +7,10 @@ the FA(3) XSD. Parsing anything the model cannot hold fails with the element's p
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
+import pickle
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -235,3 +237,10 @@ def test_writing_a_wrong_type_names_the_field() -> None:
     broken = dataclasses.replace(invoice, fa=dataclasses.replace(invoice.fa, lines=(line,)))
     with pytest.raises(TypeError, match=r"Faktura/Fa/FaWiersz/P_11 \(InvoiceLine.net_amount\)"):
         broken.to_xml()
+
+
+def test_copies_and_pickles_keep_the_written_forms() -> None:
+    invoice = parse(sample(20))
+    for copy_of in (copy.deepcopy(invoice), pickle.loads(pickle.dumps(invoice))):
+        assert copy_of == invoice
+        assert copy_of.to_xml() == invoice.to_xml()

@@ -37,7 +37,7 @@ import typing
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING
 from decimal import Decimal
-from typing import Any, TypeVar, cast, dataclass_transform
+from typing import Any, SupportsIndex, TypeVar, cast, dataclass_transform
 
 from lxml import etree
 
@@ -185,7 +185,8 @@ class WrittenDateTime(datetime.datetime):
         value.written = text
         return value
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce_ex__(self, protocol: SupportsIndex, /) -> tuple[Any, ...]:
+        # datetime pickles through __reduce_ex__; keep the written form across copies.
         return (WrittenDateTime.parse, (self.written,))
 
 
