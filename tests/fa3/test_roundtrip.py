@@ -244,3 +244,10 @@ def test_copies_and_pickles_keep_the_written_forms() -> None:
     for copy_of in (copy.deepcopy(invoice), pickle.loads(pickle.dumps(invoice))):
         assert copy_of == invoice
         assert copy_of.to_xml() == invoice.to_xml()
+
+
+def test_missing_required_attribute_fails() -> None:
+    xml = sample(24).replace(b'<Kol Typ="txt">', b"<Kol>", 1)
+    with pytest.raises(InvoiceParseError, match="required attribute") as caught:
+        parse(xml)
+    assert caught.value.path == "Faktura/Zalacznik/BlokDanych[1]/Tabela[1]/TNaglowek/Kol[1]/@Typ"

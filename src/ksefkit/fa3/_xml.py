@@ -357,22 +357,22 @@ class _ClassSpec:
 _SPECS: dict[type, _ClassSpec] = {}
 
 
-def _unwrap(hint: Any) -> tuple[Any, bool, bool]:
-    """(inner type, optional, repeated) of a field annotation."""
-    optional = repeated = False
+def _unwrap(hint: Any) -> tuple[Any, bool]:
+    """(inner type, repeated) of a field annotation: ``X``, ``X | None`` or ``tuple[X, ...]``."""
+    repeated = False
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(args) != 1:
             raise TypeError(f"unsupported union {hint!r}")
-        hint, optional = args[0], True
+        hint = args[0]
         origin = typing.get_origin(hint)
     if origin is tuple:
         items = typing.get_args(hint)
         if len(items) != 2 or items[1] is not Ellipsis:
             raise TypeError(f"repeated fields are tuple[X, ...], not {hint!r}")
         hint, repeated = items[0], True
-    return hint, optional, repeated
+    return hint, repeated
 
 
 def _codec_for(tp: Any, meta: _FieldMeta) -> _Codec:
@@ -403,7 +403,7 @@ def _class_spec(cls: type) -> _ClassSpec:
         meta = f.metadata.get(_META_KEY)
         if not isinstance(meta, _FieldMeta):
             raise TypeError(f"{cls.__name__}.{f.name} is not declared with xml()/xml_attr()")
-        tp, _optional, repeated = _unwrap(hints[f.name])
+        tp, repeated = _unwrap(hints[f.name])
         child = tp if _is_model(tp) else None
         codec = None if child is not None else _codec_for(tp, meta)
         required = f.default is MISSING and f.default_factory is MISSING
@@ -597,8 +597,9 @@ def _read(element: etree._Element, cls: type, path: str) -> Any:
         if field.repeated and field.attr in values:
             values[field.attr] = tuple(values[field.attr])
         elif field.required and field.attr not in values:
-            name = "@" + field.name if field.kind is _Kind.ATTRIBUTE else field.name
-            raise InvoiceParseError(f"{path}/{name}", "required element missing")
+            if field.kind is _Kind.ATTRIBUTE:
+                raise InvoiceParseError(f"{path}/@{field.name}", "required attribute missing")
+            raise InvoiceParseError(f"{path}/{field.name}", "required element missing")
     return cls(**values)
 
 
