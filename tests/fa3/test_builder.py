@@ -451,6 +451,13 @@ def test_built_invoices_validate(build: Any) -> None:
     assert parse(invoice.to_xml()) == invoice
 
 
+def test_foreign_currency_advance_carries_its_rate_as_kurs_waluty_z() -> None:
+    invoice = minimal().currency("EUR", exchange_rate=D("4.25")).advance_payment(D(123)).build()
+    assert invoice.fa.advance_exchange_rate == D("4.25") and invoice.fa.lines == ()
+    assert invoice.fa.vat_standard_pln == D("97.75")  # 23.00 EUR × 4.25
+    assert xsd_errors(invoice) == []
+
+
 def test_buyer_kinds() -> None:
     eu = Party.eu_company("DE", "123456789", "GmbH", "Hauptstr. 1", "10115 Berlin").buyer()
     assert (eu.identity.eu_code, eu.identity.eu_vat_number, eu.address) == (

@@ -407,7 +407,8 @@ class InvoiceBuilder:
 
     def currency(self, code: str, exchange_rate: Decimal | None = None) -> InvoiceBuilder:
         """``KodWaluty``; with ``exchange_rate`` every line gets ``KursWaluty`` (unless it
-        has its own) and ``P_14_xW`` (VAT in PLN) is computed."""
+        has its own; on an advance invoice the rate is ``KursWalutyZ``) and ``P_14_xW``
+        (VAT in PLN) is computed."""
         if len(code) != 3 or not code.isalpha() or not code.isupper():
             raise ConfigurationError(f"currency must be an ISO 4217 code, not {code!r}")
         self._currency, self._exchange_rate = code, exchange_rate
@@ -894,6 +895,8 @@ class InvoiceBuilder:
             sale_date=self._sale_date,
             period=self._period,
             total=total,
+            # An advance invoice has no lines to carry KursWaluty: its rate is KursWalutyZ.
+            advance_exchange_rate=self._exchange_rate if invoice_type is InvoiceType.ZAL else None,
             annotations=self._annotations,
             invoice_type=invoice_type,
             correction_reason=self._correction_reason,
