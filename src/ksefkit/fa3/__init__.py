@@ -5,7 +5,9 @@
   round-trips to canonically equal XML.
 * :class:`InvoiceBuilder` builds invoices readably and computes the totals
   (:func:`compute_totals`);
-* :func:`xsd_errors` validates against the FA(3) XSD (compiled schema cached per process).
+* :func:`xsd_errors` validates against the FA(3) XSD (compiled schema cached per process);
+  :func:`check` runs the business checks (sums, dates, currency, corrections, ...) and
+  :func:`validate` both, as a :class:`Report`.
 
 >>> import datetime
 >>> from decimal import Decimal
@@ -30,6 +32,7 @@ from ..formcodes import FormCode
 from ..schemas import SchemaStore, default_store
 from ._xml import NAMESPACE, WrittenDateTime, field_map, modelled_paths, xml_name
 from .builder import InvoiceBuilder, Party, vat_rate
+from .checks import Finding, Report, Severity, check, validate
 from .model import (
     Address,
     AdvanceInvoiceRef,
@@ -132,6 +135,7 @@ __all__ = [
     "DueDateDescription",
     "Exemption",
     "ExtraInfo",
+    "Finding",
     "Footer",
     "FooterInfo",
     "FormCodeValue",
@@ -159,10 +163,12 @@ __all__ = [
     "Procedure",
     "RateFields",
     "Registry",
+    "Report",
     "Seller",
     "SellerId",
     "Settlement",
     "SettlementItem",
+    "Severity",
     "Table",
     "TableColumn",
     "TableHeader",
@@ -178,12 +184,14 @@ __all__ = [
     "TransportType",
     "VatRate",
     "WrittenDateTime",
+    "check",
     "compute_totals",
     "field_map",
     "modelled_paths",
     "parse",
     "round_grosze",
     "split_gross",
+    "validate",
     "vat_of",
     "vat_rate",
     "xml_name",
