@@ -1092,6 +1092,7 @@ def check(invoice: Invoice, *, today: datetime.date | None = None) -> list[Findi
     ...     InvoiceBuilder(seller=Party.company("1234567890", "ABC", "ul. Kwiatowa 1"),
     ...                    buyer=Party.company("1111111111", "XYZ", "ul. Polna 1"))
     ...     .number("FV/1").issued(datetime.date(2026, 2, 1))
+    ...     .created(datetime.datetime(2026, 2, 1, 9, tzinfo=datetime.UTC))
     ...     .line("Konsultacje", Decimal(2), Decimal("150.00")).build())
     >>> [f.message for f in check(invoice, today=datetime.date(2026, 2, 1))]
     ['Podmiot1/DaneIdentyfikacyjne/NIP 1234567890: invalid NIP checksum']
