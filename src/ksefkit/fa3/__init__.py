@@ -7,7 +7,8 @@
   (:func:`compute_totals`);
 * :func:`xsd_errors` validates against the FA(3) XSD (compiled schema cached per process);
   :func:`check` runs the business checks (sums, dates, currency, corrections, ...) and
-  :func:`validate` both, as a :class:`Report`.
+  :func:`validate` both, as a :class:`Report`;
+* :func:`render_html` renders an invoice as one printable HTML page for people.
 
 >>> import datetime
 >>> from decimal import Decimal
@@ -33,6 +34,7 @@ from ..schemas import SchemaStore, default_store
 from ._xml import NAMESPACE, WrittenDateTime, field_map, modelled_paths, xml_name
 from .builder import InvoiceBuilder, Party, vat_rate
 from .checks import Finding, Report, Severity, check, validate
+from .render import render_html
 from .model import (
     Address,
     AdvanceInvoiceRef,
@@ -189,6 +191,7 @@ __all__ = [
     "field_map",
     "modelled_paths",
     "parse",
+    "render_html",
     "round_grosze",
     "split_gross",
     "validate",
