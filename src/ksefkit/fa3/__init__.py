@@ -34,7 +34,6 @@ from ..schemas import SchemaStore, default_store
 from ._xml import NAMESPACE, WrittenDateTime, field_map, modelled_paths, xml_name
 from .builder import InvoiceBuilder, Party, vat_rate
 from .checks import Finding, Report, Severity, check, validate
-from .render import render_html
 from .model import (
     Address,
     AdvanceInvoiceRef,
@@ -105,6 +104,7 @@ from .model import (
     TransportType,
     VatRate,
 )
+from .render import render_html
 from .totals import RATE_FIELDS, RateFields, compute_totals, round_grosze, split_gross, vat_of
 
 __all__ = [
