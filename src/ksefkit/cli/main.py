@@ -22,6 +22,8 @@ Command tree::
       session list [--type] [--status] | status REF | invoices REF [--failed] | close REF
       session resume STATE_FILE [--upo-dir DIR] [--reopen-expired]   finish a broken batch send
       invoice status SESSION_REF INVOICE_REF
+      invoice validate FILE... [--today YYYY-MM-DD] [--strict]   FA(3) XSD + business checks
+      invoice render FILE [-o OUT.html]                  the invoice as a printable HTML page
       upo get SESSION_REF (--invoice REF | --ksef-number NUMBER | --session) [-o PATH]
 
 Profiles (``profiles.toml``) and secrets (OS keyring, else the 0600 ``credentials.json``) live
