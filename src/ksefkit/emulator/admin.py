@@ -10,7 +10,8 @@
   value}, permissions: [...]}`` → 204; grants (NIP owners need none in their own context)
 * ``POST /_emulator/permissions/revoke`` (same body; ``permissions`` optional = all) → 204
 * ``POST /_emulator/invoices/seed`` ``{count, sellerNip?, buyerNip?, from?, to?,
-  thirdSubjectNip?, authorizedNip?}`` → 201 ``{count, sellerNip, buyerNip}`` (bulk invoices)
+  thirdSubjectNip?, authorizedNip?, variety?}`` → 201 ``{count, sellerNip, buyerNip}`` (bulk
+  invoices; ``variety: true`` = realistic mix of rates, currencies and corrections)
 * ``GET  /_emulator/ca.pem`` → the emulator CA certificate (PEM) that
   ``require_trusted_certificates`` trusts
 """
