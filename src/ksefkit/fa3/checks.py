@@ -69,9 +69,9 @@ invoice alone).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import enum
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -84,8 +84,9 @@ from ..errors import InvoiceParseError
 from ..formcodes import FormCode
 from ..identifiers import is_valid_internal_id, is_valid_ksef_number, nip_checksum_ok
 from ..schemas import SchemaStore, default_store, safe_parser
-from ._xml import ROOT_TAG, xml_name
+from ._xml import ROOT_TAG, _class_spec, xml_name
 from .model import (
+    AdvanceInvoiceRef,
     AdvanceOrder,
     Annotations,
     CorrectedBuyer,
@@ -198,10 +199,18 @@ class Report:
 _FA = xml_name(Invoice, "fa")
 
 
+_CREATED_AT = f"{xml_name(Invoice, 'header')}/{xml_name(Header, 'created_at')}"
+_ANNOTATIONS = f"{_FA}/{xml_name(InvoiceData, 'annotations')}"
+_EXEMPT = f"{_ANNOTATIONS}/{xml_name(Annotations, 'exemption')}/{xml_name(Exemption, 'exempt')}"
+_MARGIN = f"{_ANNOTATIONS}/{xml_name(Annotations, 'margin')}/{xml_name(MarginScheme, 'applies')}"
+
+
+@functools.cache
 def _fa(attribute: str) -> str:
     return f"{_FA}/{xml_name(InvoiceData, attribute)}"
 
 
+@functools.cache
 def _line_path(index: int, attribute: str | None = None) -> str:
     base = f"{_FA}/{xml_name(InvoiceData, 'lines')}[{index}]"
     return f"{base}/{xml_name(InvoiceLine, attribute)}" if attribute else base
@@ -302,22 +311,45 @@ class _Checks:
 # -------------------------------------------------------------------------- identifiers
 
 
+#: The classes the identifier checks look at, and (per class) the child fields that lead to
+#: one: the walk skips every subtree that cannot hold an identifier (lines, payment, ...).
+_ID_CLASSES: tuple[type, ...] = (
+    SellerId,
+    PartyId,
+    ThirdPartyId,
+    CorrectedInvoice,
+    AdvanceInvoiceRef,
+)
+_ROUTES: dict[type, tuple[tuple[str, str, bool], ...]] = {}
+
+
+def _routes(cls: type) -> tuple[tuple[str, str, bool], ...]:
+    """(attribute, XML name, repeated) of the child fields of ``cls`` leading to an id class."""
+    known = _ROUTES.get(cls)
+    if known is not None:
+        return known
+    _ROUTES[cls] = ()  # the model has no cycles; this only guards the recursion
+    found = tuple(
+        (spec.attr, spec.name, spec.repeated)
+        for spec in _class_spec(cls).fields
+        if spec.child is not None and (spec.child in _ID_CLASSES or _routes(spec.child))
+    )
+    _ROUTES[cls] = found
+    return found
+
+
 def _walk(obj: object, path: str) -> Iterator[tuple[str, object]]:
-    """Every model object under ``obj`` with its relative path (repeated elements 1-based)."""
-    yield path, obj
-    if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
-        return
-    for spec in dataclasses.fields(obj):
-        value = getattr(obj, spec.name)
-        if not spec.metadata:
-            continue
-        name = xml_name(type(obj), spec.name)
+    """Every identifier-holding object under ``obj`` with its relative path (repeated
+    elements 1-based)."""
+    if isinstance(obj, _ID_CLASSES):
+        yield path, obj
+    for attr, name, repeated in _routes(type(obj)):
+        value = getattr(obj, attr)
         prefix = f"{path}/{name}" if path else name
-        if isinstance(value, tuple):
+        if repeated:
             for index, item in enumerate(value, start=1):
-                if dataclasses.is_dataclass(item):
-                    yield from _walk(item, f"{prefix}[{index}]")
-        elif dataclasses.is_dataclass(value):
+                yield from _walk(item, f"{prefix}[{index}]")
+        elif value is not None:
             yield from _walk(value, prefix)
 
 
@@ -393,8 +425,9 @@ def _check_totals(c: _Checks) -> None:
     if fields:
         groups = sum(1 for name in fields if name in _TOTAL_NET_FIELDS)
         summed = sum(fields.values(), _ZERO)
-        parts = " + ".join(xml_name(InvoiceData, name) for name in fields)
-        c.compare("P15_SUM", _fa("total"), f"the sum {parts}", fa.total, summed, groups)
+        if fa.total != summed:  # the message is built only when it is needed
+            parts = " + ".join(xml_name(InvoiceData, name) for name in fields)
+            c.compare("P15_SUM", _fa("total"), f"the sum {parts}", fa.total, summed, groups)
 
 
 def _check_against_lines(c: _Checks, lines: list[InvoiceLine], fields: dict[str, Decimal]) -> None:
@@ -604,7 +637,7 @@ def _check_dates(c: _Checks) -> None:
     created = created_at.astimezone(_WARSAW).date() if created_at.tzinfo is not None else created_at
     if isinstance(created, datetime.datetime):
         created = created.date()
-    where = f"{xml_name(Invoice, 'header')}/{xml_name(Header, 'created_at')}"
+    where = _CREATED_AT
     if created > c.today + datetime.timedelta(days=1):
         c.error(
             "CREATED_FUTURE", where, f"{where} {created_at}: in the future (today is {c.today})"
@@ -1002,8 +1035,8 @@ def _nonzero(value: Decimal | None) -> bool:
 def _check_annotations(c: _Checks) -> None:
     fa = c.fa
     notes: Annotations = fa.annotations
-    base = f"{_FA}/{xml_name(InvoiceData, 'annotations')}"
-    exemption_path = f"{base}/{xml_name(Annotations, 'exemption')}/" + xml_name(Exemption, "exempt")
+    base = _ANNOTATIONS
+    exemption_path = _EXEMPT
     exempt_sales = _lines_with(c, VatRate.EXEMPT) or _nonzero(fa.net_exempt)
     if exempt_sales and not notes.exemption.exempt:
         c.error(
@@ -1026,7 +1059,7 @@ def _check_annotations(c: _Checks) -> None:
             f"{where} 2: reverse-charge sales (P_12 oo, P_13_10) need P_18 = 1 "
             '("odwrotne obciążenie")',
         )
-    margin_path = f"{base}/{xml_name(Annotations, 'margin')}/" + xml_name(MarginScheme, "applies")
+    margin_path = _MARGIN
     if _nonzero(fa.net_margin) and not notes.margin.applies:
         c.error(
             "MARGIN",
