@@ -175,3 +175,17 @@ def test_values_are_formatted_for_people() -> None:
     assert format_value(VatRate.ZERO_DOMESTIC) == "0% KR"
     assert format_value(PaymentMethod.CASH) == "gotówka"
     assert format_value(False) == "nie"
+
+
+def test_attachment_tables_keep_their_rows_and_columns() -> None:
+    invoice = parse((SAMPLES / "FA_3_Przyklad_24.xml").read_bytes())
+    root = lxml.html.document_fromstring(render_html(invoice))
+    (first, *_rest) = root.find_class("attachment")
+    table = invoice.attachment.blocks[0].tables[0]  # type: ignore[union-attr]
+    heads = [" ".join(th.itertext()).split(" ")[0] for th in first.iter("th")]
+    assert len(heads) == len(table.header.columns)
+    rows = first.findall("tbody/tr")
+    assert len(rows) == len(table.rows)
+    # a sub-heading row (fewer cells than columns) spans the table
+    short = next(r for r, data in zip(rows, table.rows, strict=True) if len(data.cells) == 1)
+    assert short.find("td").get("colspan") == str(len(table.header.columns))

@@ -831,6 +831,15 @@ def _pairs(items: Sequence[AttachmentMeta | TableMeta]) -> str:
     return f"<dl>{rows}</dl>"
 
 
+def _row(cells: Sequence[str], width: int) -> str:
+    # A row shorter than the header (a sub-heading such as "Energia elektryczna czynna")
+    # spans the remaining columns with its last cell.
+    parts = [f"<td>{_e(cell)}</td>" for cell in cells]
+    if parts and len(cells) < width:
+        parts[-1] = f'<td colspan="{width - len(cells) + 1}">{_e(cells[-1])}</td>'
+    return "<tr>" + "".join(parts) + "</tr>"
+
+
 def _table(table: Table) -> str:
     parts = []
     if table.metadata:
@@ -841,10 +850,7 @@ def _table(table: Table) -> str:
         f'<th>{_e(c.heading)} <small class="type" title="Typ">{_e(c.type.value)}</small></th>'
         for c in table.header.columns
     )
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row.cells) + "</tr>"
-        for row in table.rows
-    )
+    rows = "".join(_row(row.cells, len(table.header.columns)) for row in table.rows)
     foot = ""
     if table.summary is not None:
         cells = "".join(f"<td>{_e(cell)}</td>" for cell in table.summary.cells)
