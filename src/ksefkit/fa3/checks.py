@@ -164,7 +164,13 @@ class Finding:
 @dataclass(frozen=True, slots=True)
 class Report:
     """The result of :func:`validate`: XSD errors, business findings and the parsed invoice
-    (None when the XML could not be parsed into the model)."""
+    (None when the XML could not be parsed into the model).
+
+    >>> report = Report(findings=(Finding("LINE_VALUE", "Faktura/Fa/FaWiersz[1]/P_11", "...",
+    ...                                   Severity.WARNING),))
+    >>> report.ok, len(report.warnings), report.to_json()["valid"]
+    (True, 1, True)
+    """
 
     xsd_errors: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
@@ -1109,7 +1115,7 @@ _CHECKS = (
 )
 
 
-def warsaw_today() -> datetime.date:
+def _warsaw_today() -> datetime.date:
     """The current calendar day in Poland (KSeF compares ``P_1`` with it)."""
     return datetime.datetime.now(_WARSAW).date()
 
@@ -1130,7 +1136,7 @@ def check(invoice: Invoice, *, today: datetime.date | None = None) -> list[Findi
     >>> [f.message for f in check(invoice, today=datetime.date(2026, 2, 1))]
     ['Podmiot1/DaneIdentyfikacyjne/NIP 1234567890: invalid NIP checksum']
     """
-    checks = _Checks(invoice, today or warsaw_today())
+    checks = _Checks(invoice, today or _warsaw_today())
     for run in _CHECKS:
         run(checks)
     return checks.findings

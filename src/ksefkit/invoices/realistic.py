@@ -218,7 +218,13 @@ def sales_invoice(
     lines: int | None = None,
 ) -> Invoice:
     """A domestic PLN invoice with ``lines`` (default 2–6) catalogue lines at several VAT
-    rates and payment terms; ``created_at`` (``DataWytworzeniaFa``) defaults to now."""
+    rates and payment terms; ``created_at`` (``DataWytworzeniaFa``) defaults to now.
+
+    >>> invoice = sales_invoice(company("5265877635"), company("7740001454"), "FV/1",
+    ...                         datetime.date(2026, 3, 2), rng=random.Random(1), lines=4)
+    >>> len(invoice.fa.lines), invoice.fa.currency
+    (4, 'PLN')
+    """
     r = rng or random.Random()
     builder = _start(seller, buyer, number, issue_date, r, created_at)
     if _add_lines(builder, r, lines or r.randint(2, 6), exempt_allowed=True):
@@ -242,7 +248,14 @@ def foreign_currency_invoice(
 ) -> Invoice:
     """An invoice in EUR, USD or GBP: every line carries ``KursWaluty`` (default: a rate
     near the currency's usual one, 4 decimals as the NBP publishes) and the VAT is also
-    given in PLN (``P_14_xW``)."""
+    given in PLN (``P_14_xW``).
+
+    >>> invoice = foreign_currency_invoice(company("5265877635"), company("7740001454"),
+    ...     "FV/2", datetime.date(2026, 3, 2), currency="EUR", exchange_rate=Decimal("4.2718"),
+    ...     rng=random.Random(1))
+    >>> invoice.fa.currency, {line.exchange_rate for line in invoice.fa.lines}
+    ('EUR', {Decimal('4.2718')})
+    """
     r = rng or random.Random()
     code = currency or r.choice(tuple(_RATES))
     base = _RATES.get(code, D(4))
@@ -268,6 +281,12 @@ def correction_of(
     ``ksef_number`` is the original's KSeF number (None: it was issued outside KSeF).
 
     Raises ValueError for an original without a correctable net-priced line.
+
+    >>> original = sales_invoice(company("5265877635"), company("7740001454"), "FV/3",
+    ...                          datetime.date(2026, 3, 2), rng=random.Random(1))
+    >>> kor = correction_of(original, "FK/1", datetime.date(2026, 3, 9), rng=random.Random(2))
+    >>> kor.fa.invoice_type.value, kor.fa.corrected_invoices[0].number, kor.fa.total < 0
+    ('KOR', 'FV/3', True)
     """
     r = rng or random.Random()
     candidates = [
