@@ -32,6 +32,8 @@ Command tree::
       session list [--type] [--status] | status REF | invoices REF [--failed] | close REF
       session resume STATE_FILE [--upo-dir DIR] [--reopen-expired]   finish a broken batch send
       invoice status SESSION_REF INVOICE_REF
+      invoice validate FILE... [--today YYYY-MM-DD] [--strict]   FA(3) XSD + business checks
+      invoice render FILE [-o OUT.html]                  the invoice as a printable HTML page
       upo get SESSION_REF (--invoice REF | --ksef-number NUMBER | --session) [-o PATH]
       testdata subject create NIP --type T --description D [--subunit NIP=D...] | remove NIP
       testdata person create NIP PESEL --description D [--bailiff] [--deceased] | remove NIP

@@ -12,7 +12,8 @@
   them and ``DELETE /permissions/common/grants/{id}`` revokes them
 * ``POST /_emulator/permissions/revoke`` (same body; ``permissions`` optional = all) → 204
 * ``POST /_emulator/invoices/seed`` ``{count, sellerNip?, buyerNip?, from?, to?,
-  thirdSubjectNip?, authorizedNip?}`` → 201 ``{count, sellerNip, buyerNip}`` (bulk invoices)
+  thirdSubjectNip?, authorizedNip?, variety?}`` → 201 ``{count, sellerNip, buyerNip}`` (bulk
+  invoices; ``variety: true`` = realistic mix of rates, currencies and corrections)
 * ``POST /_emulator/peppol/providers`` ``{id, name}`` → 201 ``PeppolProvider`` (registers a
   Peppol provider, as its first authentication would)
 * ``GET  /_emulator/ca.pem`` → the emulator CA certificate (PEM) that
