@@ -8,6 +8,7 @@ Every error ksefkit raises derives from :class:`KsefError`::
     ├── PreflightError              an invoice that KSeF would reject, caught before sending
     │   └── CorrectionNotAllowed    a technical correction KSeF would refuse (21166/21167)
     ├── BatchPreflightError         every problem of every file of a batch package, by file name
+    ├── InvoiceParseError           FA(3) XML the typed model cannot hold (``path`` = element)
     ├── SchemaNotFoundError         no XSD available (see ``KSEFKIT_SCHEMA_DIR``)
     ├── TransportError              the request never got an HTTP answer (DNS, TLS, timeout, reset)
     ├── IntegrityError              a downloaded document does not match its ``x-ms-meta-hash``
@@ -66,6 +67,7 @@ __all__ = [
     "Gone",
     "IntegrityError",
     "InvoiceNotAvailableYet",
+    "InvoiceParseError",
     "InvoiceRejected",
     "KsefError",
     "NotFound",
@@ -139,6 +141,19 @@ class BatchPreflightError(KsefError, ValueError):
         if len(shown) > self._SHOWN:
             text += f" | ... and {len(shown) - self._SHOWN} more"
         super().__init__(text)
+
+
+class InvoiceParseError(KsefError, ValueError):
+    """FA(3) XML that :func:`ksefkit.fa3.parse` cannot turn into the typed model.
+
+    ``path`` names the offending element (``Faktura/Fa/FaWiersz[2]/P_12``, attributes as
+    ``.../@Typ``; empty when the document is not well-formed), ``reason`` says what is wrong.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}" if path else reason)
 
 
 class TransportError(KsefError):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ksefkit import schemas
+from ksefkit import fa3, schemas
 from ksefkit.upo import parse_upo
 
 KSEF_NUMBER = re.compile(r"\b\d{10}-\d{8}-[0-9A-F]{12}-[0-9A-F]{2}\b")
@@ -60,6 +60,14 @@ def test_demo_json_summary(cli: Any, tmp_path: Path) -> None:
     assert upo.documents[0].ksef_number == document["ksefNumber"]
     names = [step["name"] for step in document["steps"]]
     assert "wait until the session is processed" in names
+    # The invoice is built with the FA(3) builder, checked, and saved with its HTML rendering.
+    checked = next(s for s in document["steps"] if s["name"].startswith("check the invoice"))
+    assert checked["detail"] == "no findings"
+    invoice = fa3.parse(Path(document["invoicePath"]).read_bytes())
+    assert invoice.fa.number == document["invoiceNumber"]
+    assert len(invoice.fa.lines) >= 2
+    page = Path(document["invoiceHtmlPath"]).read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and invoice.fa.number in page
     assert all(step["seconds"] >= 0 for step in document["steps"])
     # The emulator processes in the background after a delay: the wait was real.
     waited = next(s for s in document["steps"] if s["name"] == "wait for the KSeF number")

@@ -97,12 +97,12 @@ async def test_invoices_it_cannot_assign_are_71001(ksef: Ksef, state: EmulatorSt
     foreign = _ksef_numbers(state, other.nip, BUYER, 1)[0]  # seller is not a party to it
     unknown = mine[:11] + "20260101-0000000000AA-" + mine[-2:]
     headers = await ksef.bearer(seller)
-    resp = await _create(ksef, headers, [mine, foreign, unknown])
+    resp = await _create(ksef, headers, [unknown, mine, foreign])
     assert code_of(resp) == 71001
     details = resp.json()["exception"]["exceptionDetailList"][0]["details"]
     assert details == [
         f"Faktura o numerze KSeF {n} nie może zostac przypisana do Identyfikatora Zbiorczego."
-        for n in (foreign, unknown)
+        for n in (unknown, foreign)
     ]
 
 

@@ -2,14 +2,19 @@
 
 Starts the emulator on 127.0.0.1 (any free port, in-memory state, background processing
 with a short delay so the waits are real), seeds a test company, then with the sync SDK:
-authenticate with its KSeF token, open an online FA(3) session, send one generated invoice,
-wait for its KSeF number, download its UPO, close the session, wait until it is processed,
-download the session UPO, and save the invoice and both UPOs into ``--keep-dir``.
+authenticate with its KSeF token, open an online FA(3) session, send one invoice, wait for
+its KSeF number, download its UPO, close the session, wait until it is processed, download
+the session UPO, and save the invoice, its HTML rendering and both UPOs into ``--keep-dir``.
+
+The invoice is built with the FA(3) builder (:func:`ksefkit.invoices.realistic.sales_invoice`:
+several lines at several VAT rates and units, payment terms) and checked before it is sent:
+XSD and business rules (:func:`ksefkit.fa3.validate`; business rules only without XSDs).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import secrets
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -18,12 +23,12 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import schemas
+from .. import fa3, schemas
 from .._sync.client import Client
 from ..errors import ConfigurationError, SchemaNotFoundError
 from ..formcodes import FormCode
 from ..identifiers import random_nip
-from ..invoices.generate import generate_fa3
+from ..invoices.realistic import company, sales_invoice
 from ._context import settings_of
 from ._output import Output
 from .upo import session_upo_names, write_documents
@@ -108,16 +113,31 @@ def _flow(
     out: Output, client: Client, nip: str, token: str, validate: bool, result: DemoResult
 ) -> None:
     today = dt.date.today()
-    with out.step("generate an FA(3) invoice") as step:
+    with out.step("build an FA(3) invoice") as step:
         result.invoice_number = f"FV/DEMO/{today:%Y/%m/%d}/{secrets.token_hex(2).upper()}"
         buyer = random_nip()
         while buyer == nip:
             buyer = random_nip()
-        xml = generate_fa3(
-            seller_nip=nip, buyer_nip=buyer, invoice_number=result.invoice_number, issue_date=today
+        rng = random.Random()
+        invoice = sales_invoice(
+            company(nip, rng), company(buyer, rng), result.invoice_number, today, rng=rng
         )
+        xml = invoice.to_xml()
         result.files["invoice"] = xml
-        step.detail = f"{result.invoice_number}, buyer NIP {buyer}"
+        result.files["invoice_html"] = fa3.render_html(invoice)
+        step.detail = (
+            f"{result.invoice_number}, {len(invoice.fa.lines)} lines, "
+            f"{invoice.fa.total} {invoice.fa.currency}, buyer NIP {buyer}"
+        )
+    with out.step("check the invoice (XSD and business rules)") as step:
+        if validate:
+            report = fa3.validate(xml)
+        else:
+            report = fa3.Report(findings=tuple(fa3.check(invoice)), invoice=invoice)
+        if not report.ok:
+            problems = [*report.xsd_errors, *(str(f) for f in report.errors)]
+            raise ConfigurationError("the demo invoice is not valid: " + "; ".join(problems))
+        step.detail = f"{len(report.findings)} finding(s)" if report.findings else "no findings"
     with out.step("authenticate with the KSeF token") as step:
         client.authenticate(token, nip=nip)
         step.detail = f"context NIP {nip}"
@@ -149,12 +169,18 @@ def _save(out: Output, directory: Path, result: DemoResult) -> None:
         pages: list[bytes] = result.files["session_upo"]
         docs = [
             (f"invoice-{safe_number}.xml", result.files["invoice"]),
+            (f"invoice-{safe_number}.html", result.files["invoice_html"].encode("utf-8")),
             (f"UPO-{result.ksef_number}.xml", result.files["invoice_upo"]),
             *zip(session_upo_names(result.session_reference, len(pages)), pages, strict=True),
         ]
         directory.mkdir(parents=True, exist_ok=True)
         paths = write_documents(docs, directory, directory=True)
-        result.files = {"invoice": paths[0], "invoice_upo": paths[1], "session_upo": paths[2:]}
+        result.files = {
+            "invoice": paths[0],
+            "invoice_html": paths[1],
+            "invoice_upo": paths[2],
+            "session_upo": paths[3:],
+        }
 
 
 def _summary(
@@ -168,6 +194,7 @@ def _summary(
             ("session", result.session_reference),
             ("invoice ref", result.invoice_reference),
             ("invoice", str(files["invoice"])),
+            ("invoice HTML", str(files["invoice_html"])),
             ("invoice UPO", str(files["invoice_upo"])),
             *[("session UPO", str(p)) for p in files["session_upo"]],
             ("directory", str(directory)),
@@ -183,6 +210,7 @@ def _summary(
                 "sellerNip": result.nip,
                 "directory": str(directory),
                 "invoicePath": str(files["invoice"]),
+                "invoiceHtmlPath": str(files["invoice_html"]),
                 "invoiceUpoPath": str(files["invoice_upo"]),
                 "sessionUpoPaths": [str(p) for p in files["session_upo"]],
                 "xsdValidation": validate,

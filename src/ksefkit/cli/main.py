@@ -19,6 +19,12 @@ Command tree::
                    [--valid-from DT] [--out-dir DIR] [--password] [--no-wait]
       certificates status REF | list [--status] [--type] [--name] [--serial]
                    | get SERIAL... [--out-dir DIR] | revoke SERIAL [--reason R]
+      permissions grant person|entity|authorization|indirect|subunit|eu-admin|eu-representative
+                  ... [--no-wait]   (waits for the operation's status)
+      permissions revoke PERMISSION_ID [--authorization] | status REF [--wait]
+      permissions list [personal|persons|granted|subunits|entities|authorizations-granted|
+                  authorizations-received|eu-entities] [--permission P...] [--state S]
+      permissions roles [--subordinate] | attachments
       send FILE_OR_DIR... [--form] [--offline] [--no-validate] [--no-preflight]
                           [--upo-dir DIR] [--no-wait] [--upo-v43] [--wait-timeout S]
                           [--batch | --online] [--batch-threshold N] [--compression zip|targz]
@@ -26,6 +32,8 @@ Command tree::
       session list [--type] [--status] | status REF | invoices REF [--failed] | close REF
       session resume STATE_FILE [--upo-dir DIR] [--reopen-expired]   finish a broken batch send
       invoice status SESSION_REF INVOICE_REF
+      invoice validate FILE... [--today YYYY-MM-DD] [--strict]   FA(3) XSD + business checks
+      invoice render FILE [-o OUT.html]                  the invoice as a printable HTML page
       upo get SESSION_REF (--invoice REF | --ksef-number NUMBER | --session) [-o PATH]
       qr invoice FILE [--ksef-number N] [--format png|svg] [-o OUT] [--qr-url URL]
       qr certificate FILE --cert PEM --key PEM [--context TYPE:VALUE] [--format] [-o OUT]
@@ -70,6 +78,7 @@ from . import (
     invoice,
     invoices,
     offline,
+    permissions,
     profile_cmd,
     profiles,
     qr,
@@ -245,6 +254,7 @@ app.add_typer(auth.app, name="auth")
 app.add_typer(profile_cmd.app, name="profile")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(certificates.app, name="certificates")
+app.add_typer(permissions.app, name="permissions")
 app.add_typer(send.app)
 app.add_typer(session.app, name="session")
 app.add_typer(invoice.app, name="invoice")

@@ -7,10 +7,13 @@
 * ``POST /_emulator/clock`` ``{advance: seconds}`` → ``{now}`` (ManualClock only)
 * ``POST /_emulator/keys/rotate`` ``{emergency?: bool}`` → ``{publicKeyIds}``
 * ``POST /_emulator/permissions`` ``{context: {type, value}, subject: {type: Pesel|Nip|Fingerprint,
-  value}, permissions: [...]}`` → 204; grants (NIP owners need none in their own context)
+  value}, permissions: [...]}`` → 204; grants (NIP owners need none in their own context),
+  stored as ``System`` grants of the permissions register, so ``/permissions/query/*`` list
+  them and ``DELETE /permissions/common/grants/{id}`` revokes them
 * ``POST /_emulator/permissions/revoke`` (same body; ``permissions`` optional = all) → 204
 * ``POST /_emulator/invoices/seed`` ``{count, sellerNip?, buyerNip?, from?, to?,
-  thirdSubjectNip?, authorizedNip?}`` → 201 ``{count, sellerNip, buyerNip}`` (bulk invoices)
+  thirdSubjectNip?, authorizedNip?, variety?}`` → 201 ``{count, sellerNip, buyerNip}`` (bulk
+  invoices; ``variety: true`` = realistic mix of rates, currencies and corrections)
 * ``POST /_emulator/peppol/providers`` ``{id, name}`` → 201 ``PeppolProvider`` (registers a
   Peppol provider, as its first authentication would)
 * ``GET  /_emulator/ca.pem`` → the emulator CA certificate (PEM) that

@@ -105,7 +105,8 @@ def invoice_routes(state: EmulatorState) -> list[BaseRoute]:
 
 def seed_route(state: EmulatorState) -> BaseRoute:
     """``POST /_emulator/invoices/seed`` ``{sellerNip?, buyerNip?, count, from?, to?,
-    thirdSubjectNip?, authorizedNip?}`` -> 201 ``{count, sellerNip, buyerNip}``."""
+    thirdSubjectNip?, authorizedNip?, variety?}`` -> 201 ``{count, sellerNip, buyerNip}``
+    (``variety: true``: a realistic mix of rates, currencies and corrections)."""
 
     async def seed(request: Request) -> Response:
         body = await json_body(request)
@@ -125,6 +126,9 @@ def seed_route(state: EmulatorState) -> BaseRoute:
             end = parse_datetime(texts["to"]) if texts["to"] else None
         except ValueError:
             raise validation_error("from/to: oczekiwano daty ISO 8601.") from None
+        variety = body.get("variety", False)
+        if not isinstance(variety, bool):
+            raise validation_error("variety: oczekiwano wartości logicznej.")
         seller = texts["sellerNip"] or state.ids.nip()
         buyer = texts["buyerNip"] or state.ids.nip()
         inserted = seed_invoices(
@@ -136,6 +140,7 @@ def seed_route(state: EmulatorState) -> BaseRoute:
             end=end,
             third_subject_nip=texts["thirdSubjectNip"],
             authorized_nip=texts["authorizedNip"],
+            variety=variety,
         )
         return JSONResponse({"count": inserted, "sellerNip": seller, "buyerNip": buyer}, 201)
 

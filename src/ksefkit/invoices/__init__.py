@@ -3,6 +3,8 @@
 * :mod:`.facts` — :func:`extract_facts` reads seller, buyer, number, dates, totals.
 * :mod:`.generate` — :func:`generate_fa3` / :func:`generate_batch_of` build XSD-valid FA(3).
 * :mod:`.rewrite` — :func:`rewrite_invoice` gives an existing invoice a new identity.
+* :mod:`.realistic` — varied builder-made invoices (rates, currencies, corrections) for the
+  demo and the emulator's test data.
 """
 
 from __future__ import annotations

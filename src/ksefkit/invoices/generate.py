@@ -1,47 +1,35 @@
 """FA(3) invoice generator: realistic, XSD-valid invoices for tests, demos and benchmarks.
 
 Owns :func:`generate_fa3` (one invoice) and :func:`generate_batch_of` (many with unique
-numbers). Documents are built with lxml (never by string formatting), amounts with
-:class:`~decimal.Decimal`: line net = quantity × unit price rounded to grosze, VAT computed
-once per rate on the summed net (rounded half-up to 2 places), gross = net + VAT.
+numbers). Invoices are built with :class:`ksefkit.fa3.InvoiceBuilder` and written by the
+typed model; amounts follow :mod:`ksefkit.fa3.totals`: line net = quantity × unit price
+rounded to grosze, VAT computed once per rate on the summed net (rounded half-up to 2
+places), gross = net + VAT.
 """
 
 from __future__ import annotations
 
 import datetime
-import re
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from typing import cast
+from decimal import Decimal
 
-from lxml import etree
-
-from ..formcodes import FormCode
+from ..fa3 import InvoiceBuilder, Party, PaymentMethod, VatRate
 
 __all__ = ["SUPPORTED_VAT_RATES", "InvoiceLine", "generate_batch_of", "generate_fa3"]
 
-_NS = FormCode.FA3.value.namespace
-_T = f"{{{_NS}}}"
-_NSMAP = cast("dict[str, str]", {None: _NS})
-_CENT = Decimal("0.01")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-# VAT rate -> (P_13_x, P_14_x or None, P_12 text). 23/22 share P_13_1 and 8/7 share P_13_2,
-# as the FA(3) schema's field descriptions prescribe; 0 % is the domestic case (0 KR).
-_RATE_FIELDS: dict[int, tuple[str, str | None, str]] = {
-    23: ("P_13_1", "P_14_1", "23"),
-    22: ("P_13_1", "P_14_1", "22"),
-    8: ("P_13_2", "P_14_2", "8"),
-    7: ("P_13_2", "P_14_2", "7"),
-    5: ("P_13_3", "P_14_3", "5"),
-    0: ("P_13_6_1", None, "0 KR"),
+# VAT rate (percent) -> P_12 code; 0 % is the domestic case (0 KR).
+_RATES: dict[int, VatRate] = {
+    23: VatRate.R23,
+    22: VatRate.R22,
+    8: VatRate.R8,
+    7: VatRate.R7,
+    5: VatRate.R5,
+    0: VatRate.ZERO_DOMESTIC,
 }
 #: VAT rates :func:`generate_fa3` can put on a line.
-SUPPORTED_VAT_RATES = frozenset(_RATE_FIELDS)
-# Schema order of the summary fields.
-_SUMMARY_ORDER = ("P_13_1", "P_13_2", "P_13_3", "P_13_6_1")
+SUPPORTED_VAT_RATES = frozenset(_RATES)
 
 
 @dataclass(frozen=True)
@@ -66,54 +54,12 @@ _DEFAULT_LINES = (
 )
 
 
-def _money(value: Decimal) -> str:
-    # "+ 0" turns a negative zero into a plain zero.
-    return format(value.quantize(_CENT, rounding=ROUND_HALF_UP) + 0, "f")
-
-
-def _plain(value: Decimal, max_places: int, what: str) -> str:
+def _plain(value: Decimal, max_places: int, what: str) -> Decimal:
+    # Quantities and prices are written in their shortest form ("10", not "10.000").
     exponent = value.normalize().as_tuple().exponent
     if not isinstance(exponent, int) or -exponent > max_places:
         raise ValueError(f"{what} {value} has more than {max_places} decimal places")
-    return format(value.normalize() + 0, "f")
-
-
-def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-    element = etree.SubElement(parent, _T + name)
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _party(root: etree._Element, tag: str, nip: str, name: str, l1: str, l2: str) -> None:
-    party = _sub(root, tag)
-    ident = _sub(party, "DaneIdentyfikacyjne")
-    _sub(ident, "NIP", nip)
-    _sub(ident, "Nazwa", name)
-    address = _sub(party, "Adres")
-    _sub(address, "KodKraju", "PL")
-    _sub(address, "AdresL1", l1)
-    _sub(address, "AdresL2", l2)
-    if tag == "Podmiot2":
-        # 2 = the buyer is not a local-government unit / VAT-group member (both mandatory).
-        _sub(party, "JST", "2")
-        _sub(party, "GV", "2")
-
-
-def _adnotacje(fa: etree._Element) -> None:
-    notes = _sub(fa, "Adnotacje")
-    for flag in ("P_16", "P_17", "P_18", "P_18A"):
-        _sub(notes, flag, "2")
-    _sub(_sub(notes, "Zwolnienie"), "P_19N", "1")
-    _sub(_sub(notes, "NoweSrodkiTransportu"), "P_22N", "1")
-    _sub(notes, "P_23", "2")
-    _sub(_sub(notes, "PMarzy"), "P_PMarzyN", "1")
-
-
-def _utc_stamp(value: datetime.datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("created_at must be timezone-aware")
-    return value.astimezone(datetime.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Decimal(format(value.normalize() + 0, "f"))
 
 
 def generate_fa3(
@@ -142,84 +88,33 @@ def generate_fa3(
     items = tuple(_DEFAULT_LINES if lines is None else lines)
     if not items:
         raise ValueError("an invoice needs at least one line")
-    if not _CURRENCY.match(currency):
-        raise ValueError(f"currency must be an ISO 4217 code, not {currency!r}")
-    if not invoice_number.strip():
-        raise ValueError("invoice_number must not be empty")
     for item in items:
-        if item.vat_rate not in _RATE_FIELDS:
-            raise ValueError(
-                f"VAT rate {item.vat_rate} not supported; use one of {sorted(_RATE_FIELDS)}"
-            )
+        if item.vat_rate not in _RATES:
+            raise ValueError(f"VAT rate {item.vat_rate} not supported; use one of {sorted(_RATES)}")
     created = created_at or datetime.datetime.now(datetime.UTC)
-
-    line_nets = [
-        (item.quantity * item.unit_net_price).quantize(_CENT, rounding=ROUND_HALF_UP)
-        for item in items
-    ]
-    net_by_field: dict[str, Decimal] = {}
-    for item, net in zip(items, line_nets, strict=True):
-        net_field = _RATE_FIELDS[item.vat_rate][0]
-        net_by_field[net_field] = net_by_field.get(net_field, Decimal(0)) + net
-    vat_by_field = _per_rate_vat(items, line_nets)
-    gross = sum(net_by_field.values(), Decimal(0)) + sum(vat_by_field.values(), Decimal(0))
-
-    root = etree.Element(_T + "Faktura", nsmap=_NSMAP)
-    header = _sub(root, "Naglowek")
-    code = _sub(header, "KodFormularza", FormCode.FA3.value_code)
-    code.set("kodSystemowy", FormCode.FA3.system_code)
-    code.set("wersjaSchemy", FormCode.FA3.schema_version)
-    _sub(header, "WariantFormularza", "3")
-    _sub(header, "DataWytworzeniaFa", _utc_stamp(created))
-    _sub(header, "SystemInfo", "ksefkit")
-    _party(root, "Podmiot1", seller_nip, seller_name, "ul. Prosta 51", "00-838 Warszawa")
-    _party(root, "Podmiot2", buyer_nip, buyer_name, "ul. Długa 5", "31-147 Kraków")
-
-    fa = _sub(root, "Fa")
-    _sub(fa, "KodWaluty", currency)
-    _sub(fa, "P_1", issue_date.isoformat())
-    _sub(fa, "P_1M", "Warszawa")
-    _sub(fa, "P_2", invoice_number)
-    _sub(fa, "P_6", issue_date.isoformat())
-    for net_field in _SUMMARY_ORDER:
-        if net_field in net_by_field:
-            _sub(fa, net_field, _money(net_by_field[net_field]))
-            vat_field = "P_14_" + net_field[len("P_13_") :]
-            if vat_field in vat_by_field:
-                _sub(fa, vat_field, _money(vat_by_field[vat_field]))
-    _sub(fa, "P_15", _money(gross))
-    _adnotacje(fa)
-    _sub(fa, "RodzajFaktury", "VAT")
-    for number, (item, net) in enumerate(zip(items, line_nets, strict=True), start=1):
-        row = _sub(fa, "FaWiersz")
-        _sub(row, "NrWierszaFa", str(number))
-        _sub(row, "P_7", item.name)
-        _sub(row, "P_8A", item.unit)
-        _sub(row, "P_8B", _plain(item.quantity, 6, "quantity"))
-        _sub(row, "P_9A", _plain(item.unit_net_price, 8, "unit_net_price"))
-        _sub(row, "P_11", _money(net))
-        _sub(row, "P_12", _RATE_FIELDS[item.vat_rate][2])
-    platnosc = _sub(fa, "Platnosc")
-    due = issue_date + datetime.timedelta(days=14)
-    _sub(_sub(platnosc, "TerminPlatnosci"), "Termin", due.isoformat())
-    _sub(platnosc, "FormaPlatnosci", "6")
-    etree.indent(root, space="  ")
-    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    return data
-
-
-def _per_rate_vat(items: Sequence[InvoiceLine], nets: Sequence[Decimal]) -> dict[str, Decimal]:
-    """VAT per P_14_x field: summed net per *rate*, times the rate, rounded once per rate."""
-    net_by_rate: dict[int, Decimal] = {}
-    for item, net in zip(items, nets, strict=True):
-        net_by_rate[item.vat_rate] = net_by_rate.get(item.vat_rate, Decimal(0)) + net
-    vat_by_field: dict[str, Decimal] = {}
-    for rate, net in net_by_rate.items():
-        vat_field = _RATE_FIELDS[rate][1]
-        if vat_field is not None:
-            vat = (net * rate / 100).quantize(_CENT, rounding=ROUND_HALF_UP)
-            vat_by_field[vat_field] = vat_by_field.get(vat_field, Decimal(0)) + vat
-    return vat_by_field
+    if created.tzinfo is None:
+        raise ValueError("created_at must be timezone-aware")
+    builder = (
+        InvoiceBuilder(
+            seller=Party.company(seller_nip, seller_name, "ul. Prosta 51", "00-838 Warszawa"),
+            buyer=Party.company(buyer_nip, buyer_name, "ul. Długa 5", "31-147 Kraków"),
+        )
+        .currency(currency)
+        .number(invoice_number)
+        .issued(issue_date, place="Warszawa")
+        .sold(issue_date)
+        .created(created.astimezone(datetime.UTC).replace(microsecond=0))
+        .payment(due=issue_date + datetime.timedelta(days=14), method=PaymentMethod.TRANSFER)
+    )
+    for item in items:
+        builder.line(
+            item.name,
+            _plain(item.quantity, 6, "quantity"),
+            _plain(item.unit_net_price, 8, "unit_net_price"),
+            _RATES[item.vat_rate],
+            item.unit,
+        )
+    return builder.build().to_xml()
 
 
 def generate_batch_of(

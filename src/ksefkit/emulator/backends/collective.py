@@ -6,8 +6,8 @@ Rules (open-api.json descriptions; the emulator's decisions where it is silent):
   optional ``payment {amount, currency (CurrencyCode)}`` and ``description`` (≤ 512). Every
   invoice must be one the current context can see — it plays a role on it (seller, buyer,
   third subject, authorised subject) and it is stored — and all must have the seller of the
-  first one; each one that fails is a detail of one 400/71001. An invoice already in 132
-  identifiers created in this context is 71002. The number is
+  first such invoice; each one that fails is a detail of one 400/71001. An invoice already
+  in 132 identifiers created in this context is 71002. The number is
   ``<seller NIP>-IZ<YYYYMM>-<12 hex>-<CRC-8 of the first 32 characters>`` (month of creation,
   Europe/Warsaw), answered with 201.
 * ``POST /collective-identifiers/query``: identifiers created in the context, and — in a
@@ -132,7 +132,8 @@ class CollectiveIdentifiers:
         _check_items(req.invoices)
         with self._store.tx():
             sellers = [self._seller(claims, item.ksefNumber) for item in req.invoices]
-            seller = sellers[0]
+            # The first invoice the context may assign names the seller of them all.
+            seller = next((found for found in sellers if found is not None), None)
             refused = [
                 f"Faktura o numerze KSeF {item.ksefNumber} nie może zostac przypisana do"
                 " Identyfikatora Zbiorczego."

@@ -47,19 +47,31 @@ class OperationFailed(Exception):
 
 
 class GrantOperations:
-    """The ``_do_<action>`` handlers of :class:`~.permissions.PermissionsBackend`."""
+    """The ``_do_<action>`` handlers of :class:`~.permissions.PermissionsBackend`, and the
+    facts they check (entity roles, subordinate entities, delegable grants)."""
 
     _state: EmulatorState
     _store: Store
 
     def roles(self, nip: str) -> list[str]:
-        raise NotImplementedError
+        """The roles of the entity ``nip`` (``/testdata/subject``, bailiffs)."""
+        return sorted(r["role"] for r in self._state.testdata.entity_roles(nip))
 
     def subordinates(self, nip: str) -> list[str]:
-        raise NotImplementedError
+        """NIPs of the subordinate entities (JST sub-units, VAT-group members) of ``nip``."""
+        rows = self._state.testdata.subordinate_roles(nip)
+        found = {r["subordinateEntityIdentifier"]["value"] for r in rows}
+        return sorted(found)
 
     def _delegates(self, client: tuple[str, str], intermediary: str, permission: str) -> bool:
-        raise NotImplementedError
+        """Whether ``client`` gives ``intermediary`` (a NIP) ``permission`` with canDelegate."""
+        row = self._store.one(
+            "SELECT 1 FROM permission_grants WHERE kind = 'entity' AND context_type = ?"
+            " AND context_value = ? AND subject_type = 'Nip' AND subject_value = ?"
+            " AND permission = ? AND can_delegate = 1",
+            (*client, intermediary, permission),
+        )
+        return row is not None
 
     def _do_person(self, op: Any, p: dict[str, Any]) -> None:
         context = _op_context(op)

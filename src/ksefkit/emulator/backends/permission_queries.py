@@ -151,24 +151,17 @@ class PermissionQueries:
         req = parse_body(rq.PersonsQuery, body)
         context = _context(claims)
         if req.queryType == "PermissionsInCurrentContext":
-            rows = [
-                r
-                for r in self._rows(
-                    "kind IN ('person', 'system', 'entity', 'subunit', 'indirect')"
-                    " AND context_type = ? AND context_value = ?",
-                    context,
-                )
-            ]
+            rows = self._rows(
+                "kind IN ('person', 'system', 'entity', 'subunit', 'indirect')"
+                " AND context_type = ? AND context_value = ?",
+                context,
+            )
         else:
-            rows = [
-                r
-                for r in self._rows(
-                    "kind IN ('person', 'entity', 'subunit', 'indirect') AND author_type = ?"
-                    " AND author_value = ? AND grantor_context_type = ?"
-                    " AND grantor_context_value = ?",
-                    (*_subject(claims), *context),
-                )
-            ]
+            rows = self._rows(
+                "kind IN ('person', 'entity', 'subunit', 'indirect') AND author_type = ?"
+                " AND author_value = ? AND grantor_context_type = ? AND grantor_context_value = ?",
+                (*_subject(claims), *context),
+            )
         items = [self._person_item(r, context) for r in rows if r["subject_type"] != "PeppolId"]
         items = [i for i in items if i["permissionScope"] in _PERSON_SCOPES]
         author = req.authorIdentifier

@@ -29,23 +29,26 @@ from .rights import check_context, normalise_subject
 __all__ = [
     "AttachmentGrant",
     "AttachmentRevoke",
-    "AuthorizationGrant",
     "AuthorizationsQuery",
-    "EntityGrant",
     "EntityQuery",
-    "EuAdminGrant",
     "EuQuery",
-    "EuRepresentativeGrant",
-    "IndirectGrant",
-    "PersonGrant",
     "PersonalQuery",
     "PersonsQuery",
     "SubordinateQuery",
-    "SubunitGrant",
     "SubunitsQuery",
-    "TestDataGrant",
-    "TestDataRevoke",
+    "ZawFaGrant",
+    "ZawFaRevoke",
+    "check_details",
     "check_identifier",
+    "check_nip_vat_ue",
+    "check_vat_ue",
+    "parse_authorization",
+    "parse_entity",
+    "parse_eu_admin",
+    "parse_eu_representative",
+    "parse_indirect",
+    "parse_person",
+    "parse_subunit",
     "unique",
 ]
 
@@ -321,13 +324,13 @@ class _TestDataPermission(BaseModel):
     permissionType: PersonPermission
 
 
-class TestDataGrant(BaseModel):
+class ZawFaGrant(BaseModel):
     contextIdentifier: NipId
     authorizedIdentifier: PersonSubjectId
     permissions: list[_TestDataPermission]
 
 
-class TestDataRevoke(BaseModel):
+class ZawFaRevoke(BaseModel):
     contextIdentifier: NipId
     authorizedIdentifier: PersonSubjectId
 

@@ -335,15 +335,6 @@ class PermissionsBackend(GrantOperations):
             return False
         return self._delegates(target, intermediary, row["permission"])
 
-    def _delegates(self, client: tuple[str, str], intermediary: str, permission: str) -> bool:
-        row = self._store.one(
-            "SELECT 1 FROM permission_grants WHERE kind = 'entity' AND context_type = ?"
-            " AND context_value = ? AND subject_type = 'Nip' AND subject_value = ?"
-            " AND permission = ? AND can_delegate = 1",
-            (*client, intermediary, permission),
-        )
-        return row is not None
-
     def _delegated_by_anyone(self, intermediary: str, permission: str) -> bool:
         row = self._store.one(
             "SELECT 1 FROM permission_grants WHERE kind = 'entity' AND subject_type = 'Nip'"
@@ -426,7 +417,7 @@ class PermissionsBackend(GrantOperations):
 
     def testdata_grant(self, body: object) -> None:
         """``POST /testdata/permissions``: ZAW-FA grants (author ``System``)."""
-        req = parse_body(rq.TestDataGrant, body)
+        req = parse_body(rq.ZawFaGrant, body)
         context = ("Nip", _nip(req.contextIdentifier.value, "contextIdentifier"))
         subject = _subject(req.authorizedIdentifier.type, req.authorizedIdentifier.value)
         types = rq.unique([p.permissionType for p in req.permissions], "permissions")
@@ -435,23 +426,11 @@ class PermissionsBackend(GrantOperations):
 
     def testdata_revoke(self, body: object) -> None:
         """``POST /testdata/permissions/revoke``: the subject's direct grants in the context."""
-        req = parse_body(rq.TestDataRevoke, body)
+        req = parse_body(rq.ZawFaRevoke, body)
         context = ("Nip", _nip(req.contextIdentifier.value, "contextIdentifier"))
         self.revoke_direct(
             context, _subject(req.authorizedIdentifier.type, req.authorizedIdentifier.value)
         )
-
-    # -- entity roles (kept by the test-data backend) --------------------------------------
-
-    def roles(self, nip: str) -> list[str]:
-        """The roles of the entity ``nip`` (``/testdata/subject``, bailiffs)."""
-        return sorted(r["role"] for r in self._state.testdata.entity_roles(nip))
-
-    def subordinates(self, nip: str) -> list[str]:
-        """NIPs of the subordinate entities (JST sub-units, VAT-group members) of ``nip``."""
-        rows = self._state.testdata.subordinate_roles(nip)
-        found = {r["subordinateEntityIdentifier"]["value"] for r in rows}
-        return sorted(found)
 
 
 def _bind(fn: Callable[[str], None], reference: str) -> Callable[[], None]:

@@ -6,17 +6,26 @@ spread evenly over ``[start, end]`` (``permanentStorageDate``; acquisition 0.5 s
 1.5 s earlier). Invoices come in groups of ``tie_group`` sharing one ``permanentStorageDate`` so
 tie-breaking by KSeF number is exercised. Seeded dates may lie at or below an HWM already
 reported: this is test data, not a stream the HWM guarantee covers.
+
+By default every invoice is the same three-line VAT invoice (tests pin its amounts); with
+``variety=True`` the invoices come from :func:`ksefkit.invoices.realistic.invoice_mix`, built
+with the FA(3) builder: several VAT rates and units, payment terms, every 5th in a foreign
+currency, every 7th a correction (KOR) of an earlier seeded invoice naming its KSeF number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import random
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...crypto import sha256_b64
+from ...fa3 import Invoice
 from ...identifiers import make_ksef_number
 from ...invoices.generate import generate_fa3
+from ...invoices.realistic import company, invoice_mix
 from ..clock import isoformat, warsaw_date
 from ..errors import validation_error
 from .metadata import Derived, build_metadata, derive_metadata
@@ -28,6 +37,27 @@ __all__ = ["seed_invoices"]
 
 _CREATED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 MAX_SEED = 200_000
+
+
+def _mix(
+    seller_nip: str,
+    buyer_nip: str,
+    issue_days: list[dt.date],
+    numbers: list[str],
+    ksef_numbers: list[str],
+    tag: str,
+) -> Iterator[Invoice]:
+    rng = random.Random(tag)  # reproducible for one seeding call
+    return invoice_mix(
+        company(seller_nip, rng),
+        company(buyer_nip, rng),
+        len(numbers),
+        issue_date=issue_days.__getitem__,
+        number=numbers.__getitem__,
+        ksef_number=ksef_numbers.__getitem__,
+        rng=rng,
+        created_at=_CREATED,
+    )
 
 
 def _extra_parties(third_subject_nip: str | None, authorized_nip: str | None) -> bytes:
@@ -60,10 +90,12 @@ def seed_invoices(
     authorized_nip: str | None = None,
     currency: str = "PLN",
     tie_group: int = 3,
+    variety: bool = False,
 ) -> int:
     """Insert ``count`` accepted invoices; returns how many were inserted.
 
-    ``end`` defaults to now, ``start`` to 30 days before ``end``.
+    ``end`` defaults to now, ``start`` to 30 days before ``end``. ``currency`` is that of the
+    uniform invoices; ``variety=True`` seeds the realistic mix instead (see the module).
 
     >>> seed_invoices(state, 100, seller_nip="5265877635", buyer_nip="7740001454")  # doctest: +SKIP
     100
@@ -85,23 +117,35 @@ def seed_invoices(
     extra = _extra_parties(third_subject_nip, authorized_nip)
     rows: list[tuple[Any, ...]] = []
     derived: Derived | None = None
+    stored_at = [start + step * (i // tie_group) if slots > 1 else end for i in range(count)]
+    # acquisition 0.5 s and invoicing 1.5 s before storage; the issue day is the invoicing day
+    issue_days = [warsaw_date(s - dt.timedelta(seconds=1.5)) for s in stored_at]
+    ksef_numbers = [make_ksef_number(seller_nip, day, state.ids.hex(12)) for day in issue_days]
+    numbers = [f"SEED/{tag}/{i + 1}" for i in range(count)]
+    mix = _mix(seller_nip, buyer_nip, issue_days, numbers, ksef_numbers, tag) if variety else None
     for i in range(count):
-        stored = start + step * (i // tie_group) if slots > 1 else end
+        stored = stored_at[i]
         acquired = stored - dt.timedelta(seconds=0.5)
         invoicing = acquired - dt.timedelta(seconds=1)
-        issue = warsaw_date(invoicing)
-        number = f"SEED/{tag}/{i + 1}"
-        xml = generate_fa3(
-            seller_nip=seller_nip,
-            buyer_nip=buyer_nip,
-            invoice_number=number,
-            issue_date=issue,
-            currency=currency,
-            created_at=_CREATED,
-        )
+        issue = issue_days[i]
+        number = numbers[i]
+        kind = "VAT"
+        if mix is None:
+            xml = generate_fa3(
+                seller_nip=seller_nip,
+                buyer_nip=buyer_nip,
+                invoice_number=number,
+                issue_date=issue,
+                currency=currency,
+                created_at=_CREATED,
+            )
+        else:
+            invoice = next(mix)
+            kind = invoice.fa.invoice_type.value
+            xml = invoice.to_xml(pretty=False)
         if extra:
             xml = xml.replace(b"<Fa>", extra + b"<Fa>", 1)
-        ksef_number = make_ksef_number(seller_nip, warsaw_date(invoicing), state.ids.hex(12))
+        ksef_number = ksef_numbers[i]
         row = {
             "ksef_number": ksef_number,
             "issue_date": issue.isoformat(),
@@ -113,7 +157,7 @@ def seed_invoices(
             "invoice_hash": sha256_b64(xml),
             "hash_of_corrected": None,
         }
-        if derived is None:  # every seeded invoice has the same parties and amounts
+        if derived is None or mix is not None:  # uniform invoices share parties and amounts
             derived = derive_metadata(xml)
         derived.fields["invoiceNumber"] = number
         meta = build_metadata(row, derived)
@@ -129,6 +173,7 @@ def seed_invoices(
                 ksef_number,
                 number,
                 seller_nip,
+                kind,
                 row["issue_date"],
                 row["acquisition_date"],
                 row["permanent_storage_date"],
@@ -147,7 +192,7 @@ def seed_invoices(
                 " status_description, xml, ksef_number, invoice_number, seller_nip,"
                 " invoice_type, issue_date, acquisition_date, permanent_storage_date,"
                 " invoicing_mode, form_code, metadata, buyer_nip, third_ids, authorized_nip)"
-                " VALUES (?, ?, ?, ?, ?, 0, ?, 200, 'Sukces', ?, ?, ?, ?, 'VAT', ?, ?, ?,"
+                " VALUES (?, ?, ?, ?, ?, 0, ?, 200, 'Sukces', ?, ?, ?, ?, ?, ?, ?, ?,"
                 " 'Online', 'FA3', ?, ?, ?, ?)",
                 values,
             )
