@@ -29,6 +29,7 @@ from .backends.auth import Claims, TokenType
 from .backends.batch import BATCH_WRITE
 from .backends.sessions import SESSION_LIST, SESSION_READ, SESSION_WRITE
 from .errors import KsefApiError, bad_request, render_error, validation_error
+from .middleware import EmulatorApp
 from .state import EmulatorConfig, EmulatorState
 
 __all__ = [
@@ -63,7 +64,8 @@ def create_app(state: EmulatorState | None = None, **config: Any) -> Starlette:
         *storage_routes(emulator),
     ]
     handlers = {KsefApiError: _render, HTTPException: _render_http, Exception: _render_crash}
-    app = Starlette(routes=routes, exception_handlers=handlers)
+    # EmulatorApp wraps everything in the fault and rate-limit middleware (middleware.py).
+    app = EmulatorApp(routes=routes, exception_handlers=handlers)
     app.state.emulator = emulator
     return app
 

@@ -28,7 +28,9 @@ from .backends.sessions import SessionsBackend
 from .backends.tokens import TokensBackend
 from .ca import EmulatorCA, load_pem_certificates
 from .clock import Clock, ManualClock, SystemClock, warsaw_date
+from .faults import Faults
 from .keys import EmulatorKeys
+from .ratelimit import RateLimiter
 from .store import Store
 from .upo import UpoSigner
 
@@ -116,6 +118,15 @@ class EmulatorConfig:
     export_link_lifetime: float = 3600
     export_package_lifetime: float = 3 * 24 * 3600
     export_status_lifetime: float = 7 * 24 * 3600
+    #: API rate limits (:mod:`~ksefkit.emulator.ratelimit`): "off" (enforced only for
+    #: contexts that ask via /testdata/rate-limits*), "production" (the PRD table) or a
+    #: mapping group -> {perSecond?, perMinute?, perHour?} merged over the PRD table.
+    rate_limits: str | dict[str, Any] = "off"
+    #: fault rules active from the start (mappings or ``--fault`` strings, see
+    #: :mod:`~ksefkit.emulator.faults`); ``reset()`` returns to them.
+    faults: list[Any] = field(default_factory=list)
+    #: seed of the fault RNG (None: unseeded).
+    fault_seed: int | None = None
 
 
 class IdFactory:
@@ -172,6 +183,8 @@ class EmulatorState:
         base = config or EmulatorConfig()
         self.config = dataclasses.replace(base, **overrides) if overrides else base
         self.clock: Clock = clock or SystemClock()
+        self.faults = Faults(self.config.fault_seed, self.config.faults)
+        self.rate_limiter = RateLimiter(self.clock, self.config.rate_limits)
         seed = self.config.random_seed
         self.ids = ids or IdFactory(None if seed is None else random.Random(seed))
         self.store = Store(self.config.db_path)
@@ -283,12 +296,15 @@ class EmulatorState:
         return self.clock.advance(seconds)
 
     def reset(self) -> None:
-        """Forget every subject, token, session and invoice; keys and secrets stay."""
+        """Forget every subject, token, session and invoice, rate-limit counters and
+        overrides; faults return to the configured ones. Keys and secrets stay."""
         with self.processor.paused():
             self.store.wipe()
             self.store.run("DELETE FROM meta WHERE key = 'permanent_storage_hwm'")  # fresh HWM
             self.batch.wipe_files()
             self.exports.wipe_files()
+        self.faults.reset()
+        self.rate_limiter.reset()
 
     def close(self) -> None:
         """Stop the worker and close the database (idempotent)."""
