@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,14 @@ import typer
 __all__ = ["app"]
 
 app = typer.Typer(help="The local KSeF emulator (needs the emulator extra).")
+
+
+class Processing(StrEnum):
+    """``--processing``: a worker thread, inside the request, or ``POST /_emulator/step``."""
+
+    background = "background"
+    immediate = "immediate"
+    manual = "manual"
 
 
 @app.callback()
@@ -31,8 +40,38 @@ def serve(
         str | None,
         typer.Option(help="Base URL clients use to reach it (for UPO download links)."),
     ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="SQLite file of the state (default: DATA_DIR/emulator.sqlite3). Starting"
+            " again on the same file resumes everything, even after kill -9.",
+        ),
+    ] = None,
+    processing: Annotated[
+        Processing,
+        typer.Option(help="When invoices, sessions and exports are processed."),
+    ] = Processing.background,
+    processing_delay: Annotated[
+        float,
+        typer.Option(min=0.0, help="Seconds queued work waits before it is processed."),
+    ] = 0.0,
+    seed: Annotated[
+        bool,
+        typer.Option(help="Seed a test company (and print its token) on the first start."),
+    ] = True,
 ) -> None:
     """Run the emulator until Ctrl-C; prints the seeded test company's NIP and KSeF token."""
     from ..emulator.server import serve as run_server  # the [emulator] extra, loaded on use
 
-    run_server(host=host, port=port, data_dir=data_dir, tls=tls, public_url=public_url, seed=True)
+    run_server(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        tls=tls,
+        public_url=public_url,
+        seed=seed,
+        processing=processing.value,
+        db_path=db,
+        processing_delay=processing_delay,
+    )

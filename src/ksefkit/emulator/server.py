@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -142,23 +143,41 @@ def serve(
     public_url: str | None = None,
     seed: bool = True,
     processing: str = "background",
+    *,
+    db_path: str | Path | None = None,
+    processing_delay: float = 0.0,
 ) -> None:
     """Run the emulator in the foreground until interrupted (``ksefkit emulator serve``).
 
-    The database is ``<data_dir>/emulator.sqlite3``; the first start seeds a test company
-    and prints its NIP and KSeF token (shown once: it is a credential for this emulator).
+    The database is ``db_path`` (default ``<data_dir>/emulator.sqlite3``; batch parts and
+    export packages live next to it in ``<stem>-storage``). Starting again on the same file
+    resumes everything: keys, CA, subjects, tokens, sessions and the work left pending, even
+    after ``kill -9`` (see :mod:`ksefkit.emulator.store`). The first start seeds a test
+    company and prints its NIP and KSeF token (shown once: it is a credential for this
+    emulator). ``port=0`` picks a free port; the printed URL has the real one.
+
+    >>> serve(port=0, db_path="/tmp/emulator.db")  # doctest: +SKIP
     """
     import uvicorn
 
+    from . import crash
     from .app import create_app
     from .state import EmulatorState
 
     root = Path(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    database = Path(db_path) if db_path is not None else root / "emulator.sqlite3"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    hook = crash.armed()  # a typo in the test hook fails here, not silently later
+    # Bind before printing so port 0 reports the port it really got.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    port = sock.getsockname()[1]
     state = EmulatorState(
-        db_path=str(root / "emulator.sqlite3"),
+        db_path=str(database),
         public_url=public_url,
         processing=processing,
+        processing_delay=processing_delay,
         reuse_keys=False,
     )
     scheme = "https" if tls else "http"
@@ -168,14 +187,20 @@ def serve(
         subject = state.create_subject()
         print(f"Seeded test company NIP {subject.nip}")
         print(f"KSeF token: {subject.token}")
+    print(f"Database:  {database}")
     print(f"KSeF API:  {base}/v2")
     print(f"Admin:     POST {base}/_emulator/subjects to create more companies")
+    if hook:
+        print(f"Test hook: {crash.ENV}={hook} (the process dies there)")
     kw: dict[str, Any] = {}
     if tls:
         files = make_tls_files(root)
         kw = {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
         print(f"TLS CA certificate: {files.ca}")
+    sys.stdout.flush()  # whoever started us with --port 0 reads the URL now
+    config = uvicorn.Config(create_app(state), log_level="info", **kw)
     try:
-        uvicorn.run(create_app(state), host=host, port=port, log_level="info", **kw)
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
+        sock.close()
         state.close()

@@ -185,9 +185,8 @@ class EmulatorState:
         self.clock: Clock = clock or SystemClock()
         self.faults = Faults(self.config.fault_seed, self.config.faults)
         self.rate_limiter = RateLimiter(self.clock, self.config.rate_limits)
-        seed = self.config.random_seed
-        self.ids = ids or IdFactory(None if seed is None else random.Random(seed))
         self.store = Store(self.config.db_path)
+        self.ids = ids or IdFactory(self._seeded_rng())
         self.keys = EmulatorKeys(self.store, self.clock, reuse=self.config.reuse_keys)
         self.keys.ensure()
         self.jwt_secret = self._persisted_secret()
@@ -203,8 +202,10 @@ class EmulatorState:
         self.batch = BatchBackend(self)
         self.exports = ExportsBackend(self)
         self._closed = False
+        if self.config.db_path != ":memory:":
+            self.sweep_files()
         if self.config.processing == "background":
-            self.processor.start_worker()
+            self.processor.start_worker()  # resumes whatever a previous run left pending
 
     @property
     def receiver_name(self) -> str:
@@ -295,12 +296,23 @@ class EmulatorState:
             raise TypeError("the emulator clock is not a ManualClock")
         return self.clock.advance(seconds)
 
+    def sweep_files(self) -> int:
+        """Remove files a killed emulator left behind (partial uploads, finished sessions'
+        and exports' directories); runs on start for a file database. Returns the count.
+
+        >>> EmulatorState().sweep_files()
+        0
+        """
+        with self.processor.paused():
+            return self.batch.storage.sweep() + self.exports.sweep()
+
     def reset(self) -> None:
         """Forget every subject, token, session and invoice, rate-limit counters and
         overrides; faults return to the configured ones. Keys and secrets stay."""
         with self.processor.paused():
-            self.store.wipe()
-            self.store.run("DELETE FROM meta WHERE key = 'permanent_storage_hwm'")  # fresh HWM
+            with self.store.tx():  # rows and the HWM go together
+                self.store.wipe()
+                self.store.run("DELETE FROM meta WHERE key = 'permanent_storage_hwm'")
             self.batch.wipe_files()
             self.exports.wipe_files()
         self.faults.reset()
@@ -320,6 +332,20 @@ class EmulatorState:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _seeded_rng(self) -> random.Random | None:
+        seed = self.config.random_seed
+        if seed is None:
+            return None
+        if self.config.db_path == ":memory:":
+            return random.Random(seed)
+        # A restarted emulator must not hand out the ids of its previous runs again (primary
+        # keys): each start on the same file draws from its own, still reproducible, stream.
+        with self.store.tx():
+            row = self.store.get_meta("starts")
+            starts = int(row) if row is not None else 0
+            self.store.set_meta("starts", str(starts + 1).encode())
+        return random.Random(seed) if starts == 0 else random.Random(f"{seed}/{starts}")
 
     def _persisted_secret(self) -> bytes:
         secret = self.store.get_meta("jwt_secret")
