@@ -33,10 +33,10 @@ work then runs when it is due, at the start of a later API request; ``manual`` m
 it (``step()`` runs everything). Public-key rotation is not a rule: ``POST
 /_emulator/keys/rotate`` (``{"emergency": true}`` retires the old keys at once).
 
-Rules are evaluated in the order they were added; latency rules add up, then the first other
-request rule that fires wins. Probabilities come from one RNG seeded with ``fault_seed``, so a
-seeded run with the same request sequence injects the same faults. ``hits`` counts how often a
-rule fired. Specs in the ``--fault`` syntax (:func:`parse_fault_spec`)::
+Every latency rule that fires adds its delay; then the first answering rule (in the order the
+rules were added) that fires answers. Probabilities come from one RNG seeded with
+``fault_seed``, so a seeded run with the same request sequence injects the same faults.
+``hits`` counts how often a rule fired. Specs in the ``--fault`` syntax (:func:`parse_fault_spec`)::
 
     server_error:rate=0.05:html=1
     drop_after:rate=0.02:path=/sessions/online/.*/invoices
@@ -67,8 +67,10 @@ __all__ = [
     "silence_dropped_connection_logs",
 ]
 
+#: Kinds answering an HTTP request instead of the API.
+_ANSWERING = ("rate_limit", "server_error", "drop_before", "expire_links")
 #: Kinds acting on an HTTP request, before it reaches the API.
-_BEFORE = ("rate_limit", "server_error", "latency", "drop_before", "expire_links")
+_BEFORE = (*_ANSWERING, "latency")
 #: Kinds acting on background work.
 _WORK = ("invoice_failure", "session_failure", "slow_processing")
 KINDS: tuple[str, ...] = (*_BEFORE, "drop_after", *_WORK)
@@ -282,13 +284,15 @@ class Faults:
 
     def before(self, method: str, path: str) -> RequestFaults:
         """Latency to add and the rule (if any) that answers instead of the API."""
-        delay = 0.0
         with self._lock:
-            for rule in self._candidates(_BEFORE):
+            delay = sum(
+                rule.delay
+                for rule in self._candidates(("latency",))
+                if rule.matches(method, path) and self._fires(rule)
+            )
+            for rule in self._candidates(_ANSWERING):
                 if rule.matches(method, path) and self._fires(rule):
-                    if rule.kind != "latency":
-                        return RequestFaults(delay, rule)
-                    delay += rule.delay
+                    return RequestFaults(delay, rule)
         return RequestFaults(delay)
 
     def drop_after(self, method: str, path: str) -> bool:

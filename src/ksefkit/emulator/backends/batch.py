@@ -420,6 +420,10 @@ class BatchBackend:
             " ORDER BY ordinal_number",
             (reference,),
         )
+        injected = self._state.faults.session_failure()
+        if injected is not None:  # an injected fault decides the outcome
+            self._end(reference, injected.code, injected.description, list(injected.details))
+            return
         if not accepted:
             self._end(reference, 445, "Błąd weryfikacji, brak poprawnych faktur")
             return

@@ -71,12 +71,15 @@ class InvoiceVerdict(Exception):
         details: list[str],
         extensions: dict[str, str] | None = None,
         facts: InvoiceFacts | None = None,
+        description: str | None = None,
     ) -> None:
         super().__init__(code)
         self.code = code
         self.details = details
         self.extensions = extensions
         self.facts = facts
+        #: replaces KSeF's description of ``code`` (injected faults)
+        self.description = description
 
 
 def encoding_problems(xml: bytes) -> list[str]:
@@ -107,7 +110,8 @@ class Processor:
         """New work exists: run it now (immediate), wake the worker (background) or wait."""
         mode = self._state.config.processing
         if mode == "immediate":
-            self.run_pending(respect_delay=False)
+            # An injected slow_processing delay holds work back even here (faults.py).
+            self.run_pending(respect_delay=self._state.faults.processing_delay() > 0)
         elif mode == "background":
             self._wake.set()
 
@@ -152,7 +156,8 @@ class Processor:
         now = self._state.clock.now()
         if not respect_delay:
             return now + dt.timedelta(days=36500)
-        return now - dt.timedelta(seconds=self._state.config.processing_delay)
+        delay = max(self._state.config.processing_delay, self._state.faults.processing_delay())
+        return now - dt.timedelta(seconds=delay)
 
     def _closable_sessions(self) -> list[Any]:
         return self._store.all(
@@ -213,6 +218,13 @@ class Processor:
             xml, facts = self._verify(row, session)
         except InvoiceVerdict as verdict:
             self._fail(row, verdict)
+            return
+        injected = self._state.faults.invoice_failure()
+        if injected is not None:  # an injected fault fails an invoice that would pass
+            failure = InvoiceVerdict(
+                injected.code, list(injected.details), facts=facts, description=injected.description
+            )
+            self._fail(row, failure)
             return
         self._accept(row, session, xml, facts)
 
@@ -344,7 +356,7 @@ class Processor:
             " encrypted = NULL WHERE reference_number = ? AND status_code = 100",
             (
                 verdict.code,
-                _DESCRIPTIONS[verdict.code],
+                verdict.description or _DESCRIPTIONS[verdict.code],
                 dumps(verdict.details),
                 dumps(verdict.extensions) if verdict.extensions else None,
                 facts.invoice_number if facts else None,
@@ -413,6 +425,12 @@ class Processor:
             "SELECT * FROM sessions WHERE reference_number = ? AND status_code = 170", (reference,)
         )
         if session is None:
+            return
+        injected = self._state.faults.session_failure()
+        if injected is not None:  # an injected fault decides the outcome
+            self.set_session_status(
+                reference, injected.code, injected.description, list(injected.details)
+            )
             return
         total = self._store.one(
             "SELECT COUNT(*) AS n FROM invoices WHERE session_reference = ?", (reference,)
