@@ -22,7 +22,7 @@ The I/O half (lock, sleep, reading ``GET /rate-limits``) is ``_async/_limiter.py
 >>> windows = Windows()
 >>> limits = GroupLimits(2, None, None)             # 2 requests per second
 >>> [windows.reserve(("ctx", "x"), limits, now=0.0) for _ in range(3)]
-[0.0, 0.0, 1.05]
+[0.0, 0.0, 1.1]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ PUBLIC = "public"
 WINDOWS = (1.0, 60.0, 3600.0)
 #: Added to each window so that network jitter (a request reaching KSeF a little earlier
 #: than its predecessor's timing suggests) does not land one request inside a full window.
-SAFETY = 0.05
+SAFETY = 0.1
 
 #: Named groups (as ``GET /rate-limits`` names them) -> their endpoints (open-api.json 2.7.0,
 #: the "grupa" column of every operation's 429 description).

@@ -120,22 +120,22 @@ def test_each_window_is_enforced() -> None:
     key = ("ctx", "g")
     per_second = Windows()
     slots = [per_second.reserve(key, GroupLimits(3, None, None), 10.0) for _ in range(7)]
-    assert slots == pytest.approx([0, 0, 0, 1.05, 1.05, 1.05, 2.1])
+    assert slots == pytest.approx([0, 0, 0, 1.1, 1.1, 1.1, 2.2])
     per_minute = Windows()
     slots = [per_minute.reserve(key, GroupLimits(10, 2, None), 0.0) for _ in range(3)]
-    assert slots == pytest.approx([0, 0, 60.05])
+    assert slots == pytest.approx([0, 0, 60.1])
     per_hour = Windows()
     for _ in range(3):
         per_hour.reserve(key, GroupLimits(None, None, 3), 0.0)
-    assert per_hour.next_free(key, GroupLimits(None, None, 3), 100.0) == pytest.approx(3600.05)
+    assert per_hour.next_free(key, GroupLimits(None, None, 3), 100.0) == pytest.approx(3600.1)
 
 
 def test_slots_are_first_come_first_served_and_time_frees_them() -> None:
     windows, key, limits = Windows(), ("c", "g"), GroupLimits(2, None, None)
     assert windows.reserve(key, limits, 0.0) == 0
     assert windows.reserve(key, limits, 0.0) == 0
-    assert windows.reserve(key, limits, 0.1) == pytest.approx(0.95)  # waits for the 1st
-    assert windows.reserve(key, limits, 0.1) == pytest.approx(0.95)  # right behind it
+    assert windows.reserve(key, limits, 0.1) == pytest.approx(1.0)  # waits for the 1st
+    assert windows.reserve(key, limits, 0.1) == pytest.approx(1.0)  # right behind it
     assert windows.reserve(key, limits, 5.0) == 0  # the windows emptied meanwhile
 
 
@@ -144,8 +144,8 @@ def test_a_wait_beyond_max_wait_takes_nothing() -> None:
     assert windows.reserve(key, limits, 0.0, max_wait=10) == 0
     assert windows.reserve(key, limits, 1.0, max_wait=10) is None
     assert windows.reserve(key, limits, 1.0, max_wait=10) is None  # still nothing taken
-    assert windows.wait_hint(key, limits, 1.0) == pytest.approx(59.05)
-    assert windows.reserve(key, limits, 1.0, max_wait=100) == pytest.approx(59.05)
+    assert windows.wait_hint(key, limits, 1.0) == pytest.approx(59.1)
+    assert windows.reserve(key, limits, 1.0, max_wait=100) == pytest.approx(59.1)
 
 
 def test_a_block_holds_the_bucket() -> None:
@@ -292,7 +292,7 @@ def test_auto_reads_rate_limits_once_after_authentication(fake_time: FakeTime) -
             client.sessions.status(REF)
         paths = [r.url.path for r in server.requests]
         assert paths == ["/v2/rate-limits"] + ["/v2/sessions/" + REF] * 3
-        assert server.refused == 0 and fake_time.now - 1000.0 == pytest.approx(2.1)
+        assert server.refused == 0 and fake_time.now - 1000.0 == pytest.approx(2.2)
         # A new authentication (new tokens): the limits are read again, once.
         client.tokens.set("another-access-token", "another-refresh-token")
         client.sessions.status(REF)
@@ -309,7 +309,7 @@ def test_auto_falls_back_to_the_documented_defaults(fake_time: FakeTime) -> None
             client.sessions.status(REF)
     # sessionMisc defaults: 10 per second, so the 11th waited a second.
     assert [r.url.path for r in server.requests].count("/v2/rate-limits") == 1
-    assert fake_time.now - 1000.0 == pytest.approx(1.05)
+    assert fake_time.now - 1000.0 == pytest.approx(1.1)
 
 
 def test_auto_does_nothing_before_authentication_and_for_public_endpoints(
@@ -357,9 +357,9 @@ def test_a_wait_beyond_max_wait_raises_rate_limited_locally(fake_time: FakeTime)
         assert list(patient.sessions.list("Online")) == []
     error = info.value
     assert error.local and error.group == "sessionList" and len(server.requests) == 2
-    assert error.retry_after == pytest.approx(60.05) and error.retry_at is not None
+    assert error.retry_after == pytest.approx(60.1) and error.retry_at is not None
     assert "client-side rate limit of group sessionList" in str(error)
-    assert fake_time.sleeps == [pytest.approx(60.05)]
+    assert fake_time.sleeps == [pytest.approx(60.1)]
 
 
 def test_views_share_the_counters_or_turn_pacing_off(fake_time: FakeTime) -> None:
@@ -367,14 +367,14 @@ def test_views_share_the_counters_or_turn_pacing_off(fake_time: FakeTime) -> Non
     with make_client(server, rate_limits={"sessionMisc": (1, 100, 1000)}) as client:
         client.sessions.status(REF)
         client.with_options(retry=RetryPolicy(max_attempts=2)).sessions.status(REF)
-        assert fake_time.now - 1000.0 == pytest.approx(1.05)  # the view waited its turn
+        assert fake_time.now - 1000.0 == pytest.approx(1.1)  # the view waited its turn
         unpaced = client.with_options(rate_limits=None)
         for _ in range(3):
             unpaced.sessions.status(REF)
-        assert fake_time.now - 1000.0 == pytest.approx(1.05)
+        assert fake_time.now - 1000.0 == pytest.approx(1.1)
         stricter = client.with_options(rate_limits={"sessionMisc": (1, 2, 100)})
         stricter.sessions.status(REF)  # the view's own limits, the shared history
-    assert fake_time.now - 1000.0 == pytest.approx(60.05)
+    assert fake_time.now - 1000.0 == pytest.approx(60.1)
 
 
 def test_presigned_links_are_never_paced(fake_time: FakeTime) -> None:
