@@ -37,6 +37,9 @@ def test_emulator_serve_passes_options(
             "processing": "background",
             "db_path": None,
             "processing_delay": 0.0,
+            "rate_limits": "off",
+            "faults": [],
+            "fault_seed": None,
         }
     ]
     defaults = cli("emulator", "serve")

@@ -157,6 +157,9 @@ def serve(
     *,
     db_path: str | Path | None = None,
     processing_delay: float = 0.0,
+    rate_limits: str = "off",
+    faults: list[str] | None = None,
+    fault_seed: int | None = None,
 ) -> None:
     """Run the emulator in the foreground until interrupted (``ksefkit emulator serve``).
 
@@ -166,6 +169,8 @@ def serve(
     after ``kill -9`` (see :mod:`ksefkit.emulator.store`). The first start seeds a test
     company and prints its NIP and KSeF token (shown once: it is a credential for this
     emulator). ``port=0`` picks a free port; the printed URL has the real one.
+    ``rate_limits``, ``faults`` (``--fault`` specs) and ``fault_seed`` are the
+    :class:`~ksefkit.emulator.state.EmulatorConfig` fields of the same names.
 
     >>> serve(port=0, db_path="/tmp/emulator.db")  # doctest: +SKIP
     """
@@ -191,6 +196,9 @@ def serve(
         processing=processing,
         processing_delay=processing_delay,
         reuse_keys=False,
+        rate_limits=rate_limits,
+        faults=list(faults or []),
+        fault_seed=fault_seed,
     )
     scheme = "https" if tls else "http"
     base = public_url or f"{scheme}://{host}:{port}"
@@ -204,6 +212,9 @@ def serve(
     print(f"Admin:     POST {base}/_emulator/subjects to create more companies")
     if hook:
         print(f"Test hook: {crash.ENV}={hook} (the process dies there)")
+    print(f"Rate limits: {rate_limits}")
+    for rule in state.faults.rules():
+        print(f"Fault {rule['id']}: {rule}")
     kw: dict[str, Any] = {}
     if tls:
         files = make_tls_files(root)
