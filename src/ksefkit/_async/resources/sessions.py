@@ -254,8 +254,14 @@ class AsyncSessions(AsyncResource):
         )
 
     async def download_upo(self, url: str, *, timeout: TimeoutTypes = None) -> bytes:
-        """A UPO from a pre-signed ``downloadUrl`` (no token sent), hash verified."""
-        response = await self._http.download(url, timeout=timeout, headers=XML_ACCEPT)
+        """A UPO from a pre-signed ``downloadUrl`` (no token sent), hash verified.
+
+        A refused link raises :class:`~ksefkit.errors.StorageError` (``expired`` on 403: ask
+        for the status again, KSeF makes a new link each time).
+        """
+        response = await self._http.download(
+            url, timeout=timeout, headers=XML_ACCEPT, what="download of the UPO"
+        )
         check_meta_hash(response.content, response.headers.get("x-ms-meta-hash"), what="UPO")
         return response.content
 
