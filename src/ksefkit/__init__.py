@@ -17,7 +17,8 @@ from ._async.workflows.export import ExportResult
 from ._async.workflows.online import AsyncOnlineSession, SentInvoice
 from ._async.workflows.sync import SyncProgress, SyncResult
 from ._config import Environment
-from ._retry import NO_RETRY, RetryPolicy
+from ._ratelimit import GroupLimits, RateLimits
+from ._retry import DEFAULT_RETRY, NO_RETRY, Decision, RetryPolicy
 from ._sync.client import Client
 from ._sync.workflows.batch import BatchResult, BatchSession
 from ._sync.workflows.online import OnlineSession
@@ -25,12 +26,16 @@ from .batch_state import BatchSessionState
 from .errors import (
     ApiError,
     AuthenticationFailed,
+    AuthStatusCode,
     BadRequest,
     ConfigurationError,
+    ExportStatusCode,
     Forbidden,
     Gone,
     IntegrityError,
     InvoiceRejected,
+    InvoiceStatusCode,
+    KsefCode,
     KsefError,
     NotFound,
     PreflightError,
@@ -39,6 +44,7 @@ from .errors import (
     SchemaNotFoundError,
     ServerError,
     SessionFailed,
+    SessionStatusCode,
     StorageError,
     TransportError,
     Unauthorized,
@@ -56,6 +62,7 @@ from .state import OnlineSessionState
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_RETRY",
     "NO_RETRY",
     "ApiError",
     "AsyncBatchResult",
@@ -63,6 +70,7 @@ __all__ = [
     "AsyncClient",
     "AsyncOnlineSession",
     "AuthResult",
+    "AuthStatusCode",
     "AuthenticationFailed",
     "BadRequest",
     "BatchInvoiceResult",
@@ -71,16 +79,21 @@ __all__ = [
     "BatchSessionState",
     "Client",
     "ConfigurationError",
+    "Decision",
     "Environment",
     "ExportExpired",
     "ExportFailed",
     "ExportResult",
+    "ExportStatusCode",
     "Forbidden",
     "FormCode",
     "Gone",
+    "GroupLimits",
     "IntegrityError",
     "InvoiceNotAvailableYet",
     "InvoiceRejected",
+    "InvoiceStatusCode",
+    "KsefCode",
     "KsefError",
     "NotFound",
     "OnlineSession",
@@ -88,11 +101,13 @@ __all__ = [
     "PreflightError",
     "ProcessingError",
     "RateLimited",
+    "RateLimits",
     "RetryPolicy",
     "SchemaNotFoundError",
     "SentInvoice",
     "ServerError",
     "SessionFailed",
+    "SessionStatusCode",
     "StorageError",
     "SyncProgress",
     "SyncResult",
