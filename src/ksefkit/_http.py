@@ -160,11 +160,12 @@ def map_error(response: httpx.Response, operation: str = "") -> ApiError:
         "body": text[:4000],
         **fields,
     }
-    if cls is RateLimited:
+    if status == 429 or status >= 500:
         now = datetime.now(UTC)
         retry_after = parse_retry_after(response.headers.get("Retry-After"), now=now)
-        retry_at = None if retry_after is None else now + timedelta(seconds=retry_after)
-        return RateLimited(status, retry_after=retry_after, retry_at=retry_at, **kwargs)
+        if retry_after is not None:
+            kwargs["retry_after"] = retry_after
+            kwargs["retry_at"] = now + timedelta(seconds=retry_after)
     return cls(status, **kwargs)
 
 

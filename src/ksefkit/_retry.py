@@ -31,7 +31,8 @@ The rules (DESIGN.md §4, §7):
   idempotent: transport errors, corrupt downloads (hash mismatch) and storage statuses 408,
   429, 5xx are retried; 400/401/403/404 are not (an expired link needs a new link);
 * waits grow exponentially with full jitter (AWS "exponential backoff and jitter");
-  ``Retry-After`` (seconds or HTTP date) is honoured whatever its length up to ``max_wait``;
+  ``Retry-After`` (seconds or HTTP date, on a 429, a 503 or a storage answer) is honoured
+  whatever its length up to ``max_wait``;
   beyond it the :class:`~ksefkit.errors.RateLimited` error is raised at once, its
   ``retry_after`` / ``retry_at`` saying when to come back. The client-side rate limiter
   applies the same ``max_wait`` to its own waits.
@@ -133,9 +134,7 @@ class RetryPolicy:
     def _decide(self, operation: Operation, error: KsefError) -> Decision:
         if operation.one_shot:
             return Decision.RAISE
-        if isinstance(error, RateLimited | StorageError) and self.waits_too_long(
-            _retry_after(error)
-        ):
+        if self.waits_too_long(_retry_after(error)):
             return Decision.RAISE
         if isinstance(error, RateLimited):
             return Decision.RETRY  # refused before processing: safe even for a write
@@ -164,7 +163,7 @@ def _ambiguous(operation: Operation) -> Decision:
 
 
 def _retry_after(error: KsefError) -> float | None:
-    if isinstance(error, RateLimited | StorageError):
+    if isinstance(error, ApiError | StorageError):
         return error.retry_after
     return None
 

@@ -452,7 +452,9 @@ class ApiError(KsefError):
 
     Attributes: ``status_code``, ``code`` (KSeF ``exceptionCode`` of the first entry, if
     any), ``description``, ``details``, ``errors`` (all entries), ``reference_number``,
-    ``operation`` (e.g. ``"POST /sessions/online"``) and ``body`` (the raw text).
+    ``operation`` (e.g. ``"POST /sessions/online"``), ``body`` (the raw text), and
+    ``retry_after`` (seconds) / ``retry_at`` (aware UTC datetime) when the answer carried
+    ``Retry-After`` (429, 503).
     """
 
     def __init__(
@@ -466,7 +468,13 @@ class ApiError(KsefError):
         reference_number: str | None = None,
         body: str = "",
         reason_code: str | None = None,
+        retry_after: float | None = None,
+        retry_at: datetime | None = None,
     ) -> None:
+        self.retry_after = retry_after
+        if retry_at is None and retry_after is not None:
+            retry_at = datetime.now(UTC) + timedelta(seconds=retry_after)
+        self.retry_at = retry_at
         self.status_code = status_code
         self.operation = operation
         self.errors = tuple(errors)
@@ -499,6 +507,11 @@ class ApiError(KsefError):
             text += f" [reason: {self.reason_code}]"
         if self.reference_number:
             text += f" [ref {self.reference_number}]"
+        if self.retry_after is not None:
+            text += f" [retry after {self.retry_after:g} s"
+            if self.retry_at is not None:
+                text += f", at {self.retry_at.isoformat(timespec='seconds')}"
+            text += "]"
         return text
 
     def has_code(self, code: int) -> bool:
@@ -544,35 +557,27 @@ class RateLimited(ApiError):
         self,
         status_code: int = 429,
         *,
-        retry_after: float | None = None,
-        retry_at: datetime | None = None,
         local: bool = False,
         group: str | None = None,
         **kw: object,
     ) -> None:
-        self.retry_after = retry_after
-        if retry_at is None and retry_after is not None:
-            retry_at = datetime.now(UTC) + timedelta(seconds=retry_after)
-        self.retry_at = retry_at
         self.local = local
         self.group = group
         super().__init__(status_code, **kw)  # type: ignore[arg-type]
 
     def _message(self) -> str:
+        if not self.local:
+            return super()._message()
+        # Said before the "retry after" part, which ApiError appends last.
+        said = " [client-side rate limit" + (f" of group {self.group}" if self.group else "") + "]"
         text = super()._message()
-        if self.local:
-            text += " [client-side rate limit" + (f" of group {self.group}" if self.group else "")
-            text += "]"
-        if self.retry_after is not None:
-            text += f" [retry after {self.retry_after:g} s"
-            if self.retry_at is not None:
-                text += f", at {self.retry_at.isoformat(timespec='seconds')}"
-            text += "]"
-        return text
+        marker = " [retry after"
+        head, sep, tail = text.partition(marker)
+        return head + said + sep + tail
 
 
 class ServerError(ApiError):
-    """HTTP 5xx."""
+    """HTTP 5xx (``retry_after`` when a 503 said how long to wait)."""
 
 
 class ProcessingError(KsefError):

@@ -335,3 +335,15 @@ def test_presigned_download_transport_failure_does_not_leak_the_link(sleeps: lis
             c.sessions.download_upo(url)
     assert "SECRET" not in str(info.value)
     assert len(sleeps) == 1
+
+
+def test_503_retry_after_is_honoured_too(sleeps: list[float]) -> None:
+    server = Server(httpx.Response(503, headers={"Retry-After": "12"}), status_json())
+    with client(server) as c:
+        c.sessions.status(REF)
+    assert sleeps == [12.0]
+    server = Server(httpx.Response(503, headers={"Retry-After": "7200"}))
+    with client(server) as c, pytest.raises(ServerError) as info:
+        c.sessions.status(REF)
+    assert len(server.requests) == 1 and info.value.retry_after == 7200
+    assert "retry after 7200 s" in str(info.value)
