@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -221,20 +222,22 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-@pytest.fixture
-def uvicorn_log() -> Iterator[_Records]:
+@contextlib.contextmanager
+def _uvicorn_log() -> Iterator[_Records]:
+    """Records of ``uvicorn.error`` (attach after the server started: uvicorn's logging
+    set-up removes handlers added before)."""
     handler = _Records()
     logger = logging.getLogger("uvicorn.error")
     logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
 
 
-async def test_drops_over_tcp_are_transport_errors_and_drop_after_commits(
-    uvicorn_log: _Records,
-) -> None:
+async def test_drops_over_tcp_are_transport_errors_and_drop_after_commits() -> None:
     key = (os.urandom(32), os.urandom(16))
-    with run_emulator() as emu:
+    with run_emulator() as emu, _uvicorn_log() as uvicorn_log:
         subject = emu.create_subject()
         async with httpx.AsyncClient(base_url=emu.base_url) as http:
             ksef = Ksef(http, emu.state)
@@ -252,8 +255,10 @@ async def test_drops_over_tcp_are_transport_errors_and_drop_after_commits(
             listed = (await http.get(f"/v2/sessions/{ref}/invoices", headers=headers)).json()
             assert [i["invoiceNumber"] for i in listed["invoices"]] == ["FV/TCP/1"]
             assert listed["invoices"][0]["status"]["code"] == 200
-    # Deliberate drops are not logged as crashes.
-    assert not [r for r in uvicorn_log.records if r.levelno >= logging.ERROR]
+            # Deliberate drops are not logged as crashes; a real crash still is.
+            assert not [r for r in uvicorn_log.records if r.levelno >= logging.ERROR]
+            logging.getLogger("uvicorn.error").error("a crash", exc_info=RuntimeError("x"))
+            assert [r.getMessage() for r in uvicorn_log.records] == ["a crash"]
 
 
 # -- processing kinds -----------------------------------------------------------------------
