@@ -222,9 +222,7 @@ async def test_problem_details_429_and_the_exchanges_follow_the_spec(
         await http.post("/v2/testdata/rate-limits/production", headers=headers)
         await _statuses(http, 5, SESSIONS, headers)
         legacy = await http.get(SESSIONS, headers=headers)
-        problem = await http.get(
-            SESSIONS, headers={**headers, "X-Error-Format": "problem-details"}
-        )
+        problem = await http.get(SESSIONS, headers={**headers, "X-Error-Format": "problem-details"})
         await http.delete("/v2/testdata/rate-limits", headers=headers)
         bad = await http.post("/v2/testdata/rate-limits", json={"rateLimits": {}}, headers=headers)
     assert legacy.status_code == problem.status_code == 429
