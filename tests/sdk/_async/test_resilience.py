@@ -136,6 +136,24 @@ async def test_ambiguous_send_is_reconciled_not_sent_twice(
 
 
 @pytest.mark.anyio
+async def test_connection_dropped_by_the_server_after_commit_is_reconciled(
+    ksef_emulator, ksef_subject, make_invoice
+) -> None:
+    # The emulator's own fault: it processes and commits the send, then closes the
+    # connection without answering (no client-side trick involved).
+    ksef_emulator.state.faults.add("drop_after", count=1, path="/sessions/online/.*/invoices")
+    breaker = Breaker()
+    async with breakable_client(ksef_emulator, ksef_subject, breaker) as client:
+        async with client.online_session() as session:
+            sent = await session.send(make_invoice())
+        invoices, failed = await finished(session)
+    assert [rule["hits"] for rule in ksef_emulator.state.faults.rules()] == [1]
+    assert breaker.count(*SEND) == 1
+    assert [i.reference_number for i in invoices] == [sent.reference_number]
+    assert failed == [] and invoices[0].status.code == 200
+
+
+@pytest.mark.anyio
 async def test_send_lost_before_kseF_is_sent_again_once(
     ksef_emulator, ksef_subject, make_invoice
 ) -> None:
