@@ -419,3 +419,27 @@ async def test_tasks_of_one_client_share_the_counters() -> None:
             for _ in range(11):
                 tasks.start_soon(client.sessions.status, REF)
     assert server.refused == 0 and len(server.requests) == 11
+
+
+def test_limits_resource_reads_the_three_endpoints() -> None:
+    answers = {
+        "/v2/limits/context": {
+            kind: {"maxInvoiceSizeInMB": 1, "maxInvoiceWithAttachmentSizeInMB": 3, "maxInvoices": 7}
+            for kind in ("onlineSession", "batchSession")
+        },
+        "/v2/limits/subject": {"enrollment": {"maxEnrollments": 300}, "certificate": {}},
+        "/v2/rate-limits": rate_limits_json(invoiceSend=(1, 2, 3)),
+    }
+    paths: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        return httpx.Response(200, json=answers[request.url.path])
+
+    with make_client(server, rate_limits="defaults") as client:
+        assert client.limits.context().batch_session.max_invoices == 7
+        subject = client.limits.subject()
+        assert subject.enrollment is not None and subject.enrollment.max_enrollments == 300
+        assert subject.certificate is not None and subject.certificate.max_certificates is None
+        assert client.limits.rate_limits().invoice_send.per_hour == 3
+    assert paths == ["/v2/limits/context", "/v2/limits/subject", "/v2/rate-limits"]

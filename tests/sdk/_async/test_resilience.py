@@ -324,3 +324,12 @@ async def test_a_paced_client_meets_no_429_when_kseF_enforces_limits(
             except RateLimited as error:
                 refused.append(error)
     assert refused and refused[0].status_code == 429 and not refused[0].local
+
+
+@pytest.mark.anyio
+async def test_limits_resource(ksef_async_client, ksef_emulator) -> None:
+    context = await ksef_async_client.limits.context()
+    assert context.batch_session.max_invoices == ksef_emulator.state.config.batch_max_invoices
+    assert context.online_session.max_invoice_size_in_mb >= 1
+    rates = await ksef_async_client.limits.rate_limits()
+    assert rates.invoice_send.per_second > 0 and rates.collective_identifier.per_hour > 0
