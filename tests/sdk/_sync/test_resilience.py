@@ -179,6 +179,24 @@ def test_send_that_never_gets_through_gives_up_after_the_attempts(
     assert any("is not in session" in note for note in info.value.__notes__)
 
 
+def test_a_failed_lookup_never_leads_to_a_resend(
+    ksef_emulator, ksef_subject, make_invoice
+) -> None:
+    listing = ("GET", r"/v2/sessions/[^/]+/invoices")
+    breaker = Breaker(Break(*SEND, when="after"), Break(*listing, when="before", times=99))
+    with breakable_client(ksef_emulator, ksef_subject, breaker) as client:
+        session = client.online_session().open()
+        with pytest.raises(TransportError) as info:
+            session.send(make_invoice())
+        breaker.rules.clear()
+        invoices = [i for i in session.invoices()]
+        session.close()
+    assert breaker.count(*SEND) == 1  # unknown is not "absent": nothing was resent
+    assert len(invoices) == 1  # KSeF did have it
+    assert any("looking the invoice up" in note for note in info.value.__notes__)
+    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+
+
 def test_reconciling_does_not_mistake_an_earlier_send_of_the_same_invoice(
     ksef_emulator, ksef_subject, make_invoice
 ) -> None:

@@ -199,11 +199,13 @@ class OnlineSession:
                     raise
                 # Give KSeF a moment to finish what it may be doing with the first request.
                 _polling.sync_sleep(policy.delay(error, attempt))
+                found: str | None = None
                 try:
                     found = self._lookup(invoice_hash)
                 except KsefError as lookup_error:
+                    # Not knowing is not "not there": never resend on a failed lookup.
                     error.add_note(f"looking the invoice up in the session failed: {lookup_error}")
-                    raise error from None
+                    raise error from error.__cause__
                 if found is not None:
                     log.info(
                         "invoice %s reached KSeF despite %s: reconciled as %s (not sent again)",
