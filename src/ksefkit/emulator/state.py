@@ -118,6 +118,9 @@ class EmulatorConfig:
     export_link_lifetime: float = 3600
     export_package_lifetime: float = 3 * 24 * 3600
     export_status_lifetime: float = 7 * 24 * 3600
+    #: largest request body the API reads (larger: 400/21405). 10 MB is well above the largest
+    #: legitimate request: an online invoice with attachments (3 MB) encrypted, in Base64.
+    max_request_body: int = 10_000_000
     #: API rate limits (:mod:`~ksefkit.emulator.ratelimit`): "off" (enforced only for
     #: contexts that ask via /testdata/rate-limits*), "production" (the PRD table) or a
     #: mapping group -> {perSecond?, perMinute?, perHour?} merged over the PRD table.

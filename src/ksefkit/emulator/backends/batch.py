@@ -38,7 +38,7 @@ from ...formcodes import FormCode
 from ..clock import isoformat, parse_datetime
 from ..errors import bad_request, validation_error
 from ..keys import SYMMETRIC_KEY
-from . import b64decode_strict, dumps, parse_body
+from . import Base64Str, Sha256Base64, b64decode_strict, dumps, parse_body
 from .auth import Claims
 from .batch_storage import BatchStorage, PartUpload, StorageError
 from .unpack import PackageError, UnpackLimits, decrypt_parts, unpack
@@ -64,20 +64,20 @@ class _FormCodeBody(BaseModel):
 
 
 class _EncryptionBody(BaseModel):
-    encryptedSymmetricKey: str
-    initializationVector: str
-    publicKeyId: str | None = None
+    encryptedSymmetricKey: Base64Str
+    initializationVector: Base64Str
+    publicKeyId: Sha256Base64 | None = None
 
 
 class _PartBody(BaseModel):
     ordinalNumber: int = Field(ge=1)
     fileSize: int = Field(ge=1)
-    fileHash: str = Field(min_length=44, max_length=44)
+    fileHash: Sha256Base64
 
 
 class _BatchFileBody(BaseModel):
     fileSize: int = Field(ge=1, le=_MAX_PACKAGE)
-    fileHash: str = Field(min_length=44, max_length=44)
+    fileHash: Sha256Base64
     compressionType: Literal["Zip", "TarGz"] | None = None
     fileParts: list[_PartBody] = Field(min_length=1)
 

@@ -56,7 +56,7 @@ from ..crash import crash_point
 from ..errors import KsefApiError, gone
 from ..keys import SYMMETRIC_KEY
 from ..store import fsync_dir
-from . import b64decode_strict, dumps, parse_body
+from . import Base64Str, Sha256Base64, b64decode_strict, dumps, parse_body
 from .auth import Claims
 from .batch_storage import StorageError
 from .metadata import query_invoices
@@ -98,9 +98,9 @@ _SAS_VERSION = "2025-01-05"
 
 
 class _EncryptionBody(BaseModel):
-    encryptedSymmetricKey: str
-    initializationVector: str
-    publicKeyId: str | None = None
+    encryptedSymmetricKey: Base64Str
+    initializationVector: Base64Str
+    publicKeyId: Sha256Base64 | None = None
 
 
 class _DateRangeBody(BaseModel):
@@ -154,10 +154,12 @@ class ExportsBackend:
         """``POST /invoices/exports`` → 201 ``{referenceNumber}`` (the build is a work item)."""
         req = parse_body(_ExportBody, body)
         raw_filters = body["filters"] if isinstance(body, dict) else {}
+        # The whole body is validated (21405) before its key is looked up (21470), as KSeF
+        # binds and validates the model before the operation runs.
+        self._validate_filters(claims, raw_filters)
         wrapped = b64decode_strict(req.encryption.encryptedSymmetricKey, "encryptedSymmetricKey")
         iv = b64decode_strict(req.encryption.initializationVector, "initializationVector")
         private = self._state.keys.private_key(SYMMETRIC_KEY, req.encryption.publicKeyId)
-        self._validate_filters(claims, raw_filters)
         subject_type = req.filters.subjectType
         if claims.context_type in _SELLER_ONLY_CONTEXTS and subject_type != "Subject1":
             raise KsefApiError(
