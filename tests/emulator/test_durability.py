@@ -1,9 +1,11 @@
 """Durability pieces in-process: store settings, the crash hook, the start-up sweep, id streams
-of a restarted seeded emulator, part fsync ordering, and work interrupted halfway being redone
-exactly once (the kill -9 runs against a real process are in tests/reliability)."""
+of a restarted seeded emulator, part fsync ordering, and work (invoice, session UPO, export)
+interrupted halfway being redone exactly once (kill -9 of a real process: tests/reliability)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import sqlite3
 import subprocess
@@ -14,12 +16,12 @@ from typing import Any
 import httpx
 import pytest
 from batch_helpers import Package, open_batch, upload, zip_bytes
-from emulator_helpers import START, Ksef, invoice, send_body
+from emulator_helpers import OAEP, START, Ksef, b64, invoice, send_body
 
 from ksefkit.emulator import crash
 from ksefkit.emulator.app import create_app
-from ksefkit.emulator.backends import batch_storage, processing
-from ksefkit.emulator.clock import ManualClock
+from ksefkit.emulator.backends import batch_storage, exports, processing
+from ksefkit.emulator.clock import ManualClock, isoformat
 from ksefkit.emulator.state import EmulatorState, SeededSubject
 from ksefkit.emulator.store import Store
 
@@ -201,3 +203,62 @@ async def test_work_interrupted_halfway_is_redone_exactly_once(
             "SELECT status_code FROM sessions WHERE reference_number = ?", (session,)
         )
         assert status is not None and status["status_code"] == 200
+
+
+async def test_an_export_interrupted_before_it_is_done_is_built_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "e.db")
+    clock = ManualClock(START)
+    state = EmulatorState(clock=clock, db_path=db, processing="manual", export_part_size=2000)
+    subject = state.create_subject()
+    since = START - dt.timedelta(hours=2)
+    state.seed_invoices(
+        4,
+        seller_nip=subject.nip,
+        buyer_nip="7740001454",
+        start=since,
+        end=START - dt.timedelta(hours=1),
+    )
+    key, iv = os.urandom(32), os.urandom(16)
+    transport = httpx.ASGITransport(app=create_app(state))
+    async with httpx.AsyncClient(transport=transport, base_url="http://e.test") as http:
+        ksef = Ksef(http, state)
+        pub, kid = await ksef.certificates("SymmetricKeyEncryption")
+        body = {
+            "encryption": {
+                "encryptedSymmetricKey": b64(pub.encrypt(key, OAEP)),
+                "initializationVector": b64(iv),
+                "publicKeyId": kid,
+            },
+            "filters": {
+                "subjectType": "Subject1",
+                "dateRange": {"dateType": "PermanentStorage", "from": isoformat(since)},
+            },
+        }
+        resp = await http.post(
+            "/v2/invoices/exports", json=body, headers=await ksef.bearer(subject)
+        )
+        assert resp.status_code == 201, resp.text
+        reference = resp.json()["referenceNumber"]
+
+    def crash_point(name: str) -> None:
+        if name == "export-build":
+            raise _Died(name)
+
+    monkeypatch.setattr(exports, "crash_point", crash_point)  # parts written, not marked done
+    with pytest.raises(_Died):
+        state.step()
+    directory = state.exports.export_dir(reference)
+    assert any(directory.iterdir())
+    state.close()
+    monkeypatch.undo()
+    config = {"db_path": db, "processing": "manual", "export_part_size": 2000}
+    with EmulatorState(clock=clock, **config) as again:
+        assert not directory.exists()  # the start-up sweep dropped the half-built package
+        assert again.step() == 1
+        row = again.store.one("SELECT status_code, package FROM exports")
+        assert row is not None and row["status_code"] == 200
+        parts = json.loads(row["package"])["parts"]
+        assert len(parts) > 1
+        assert sorted(p.name for p in directory.iterdir()) == sorted(p["partName"] for p in parts)
