@@ -428,6 +428,10 @@ def start_world(**config: Any) -> Iterator[World]:
         )
         world.tokens = world.login()
         world.online_session = world.open_online_session()
+        # Decide routing (and draw pattern samples, with hypothesis) now, outside any test
+        # that hypothesis itself runs.
+        for op in operations():
+            world.routed(op)
         yield world
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -64,11 +65,24 @@ def create_app(state: EmulatorState | None = None, **config: Any) -> Starlette:
         Mount("/_emulator", routes=admin_routes(emulator)),
         *storage_routes(emulator),
     ]
+    _mounts_match_newlines(routes)
     handlers = {KsefApiError: _render, HTTPException: _render_http, Exception: _render_crash}
     # EmulatorApp wraps everything in the fault and rate-limit middleware (middleware.py).
     app = EmulatorApp(routes=routes, exception_handlers=handlers)
     app.state.emulator = emulator
     return app
+
+
+def _mounts_match_newlines(routes: list[BaseRoute]) -> None:
+    """Let a mount's ``{path:path}`` (``.*``) match newlines too.
+
+    Without ``re.DOTALL`` a percent-encoded newline in a path id (``/v2/auth/X%0A``) makes
+    the ``/v2`` mount cut the path short and answer 404; KSeF routes it and refuses the id
+    (400/21405), and so does the emulator with this.
+    """
+    for route in routes:
+        if isinstance(route, Mount):
+            route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
 
 
 async def _render(request: Request, exc: Exception) -> Response:
