@@ -303,6 +303,8 @@ class EmulatorState:
         """Remove files a killed emulator left behind (partial uploads, finished sessions'
         and exports' directories); runs on start for a file database. Returns the count.
 
+        Meant for start-up only: a part upload in flight would lose its temporary file.
+
         >>> EmulatorState().sweep_files()
         0
         """
