@@ -215,7 +215,10 @@ class StrictKsef:
             self.requests.append(request)
             path = request.url.path.removeprefix("/v2")
             if path == "/rate-limits" and self.rate_limits_answer is not None:
-                return self.rate_limits_answer
+                answer = self.rate_limits_answer  # a fresh copy: a response is read once
+                return httpx.Response(
+                    answer.status_code, headers=answer.headers, content=answer.content
+                )
             group = group_of(request.method, _template(path))
             at = self.now()
             stamps = self.sent.setdefault(group, [])
@@ -304,12 +307,41 @@ def test_auto_falls_back_to_the_documented_defaults(fake_time: FakeTime) -> None
     server = StrictKsef(
         fake_time.clock, {}, rate_limits_answer=httpx.Response(500, text="<html>oops</html>")
     )
-    with make_client(server) as client:
+    with make_client(server, retry=RetryPolicy(max_attempts=2, base_delay=0.0)) as client:
         for _ in range(11):
             client.sessions.status(REF)
-    # sessionMisc defaults: 10 per second, so the 11th waited a second.
-    assert [r.url.path for r in server.requests].count("/v2/rate-limits") == 1
-    assert fake_time.now - 1000.0 == pytest.approx(1.1)
+        # The read is retried like any GET (two attempts here), then the defaults hold.
+        assert [r.url.path for r in server.requests].count("/v2/rate-limits") == 2
+        # sessionMisc defaults: 10 per second, so the 11th waited a second.
+        assert fake_time.now - 1000.0 == pytest.approx(1.1)
+        # A minute later the limits are read again (KSeF may be back).
+        fake_time.now += 61
+        client.sessions.status(REF)
+    assert [r.url.path for r in server.requests].count("/v2/rate-limits") == 4
+
+
+def test_a_failed_reread_keeps_the_limits_read_before(fake_time: FakeTime) -> None:
+    answers = [
+        httpx.Response(200, json=rate_limits_json(sessionMisc=(1000, 100000, 1000000))),
+        httpx.Response(503, text="<html>busy</html>"),
+    ]
+    paths: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        if request.url.path == "/v2/rate-limits":
+            return answers.pop(0) if len(answers) > 1 else answers[0]
+        if paths.count("/v2/sessions/" + REF) == 1:
+            return httpx.Response(429, headers={"Retry-After": "1"})
+        return httpx.Response(200, json=_status_body())
+
+    with make_client(server, retry=RetryPolicy(max_attempts=2, base_delay=0.0)) as client:
+        client.sessions.status(REF)  # 429 -> limits marked stale, re-read fails
+        for _ in range(50):
+            client.sessions.status(REF)
+    # Had the failed re-read fallen back to the defaults (10/s), 50 calls would take 4+ s.
+    assert fake_time.now - 1000.0 < 2.0
+    assert paths.count("/v2/rate-limits") >= 2
 
 
 def test_auto_does_nothing_before_authentication_and_for_public_endpoints(

@@ -12,7 +12,9 @@ Settings (``Client(rate_limits=...)``):
 ``"auto"`` (default)
     read ``GET /rate-limits`` once per authenticated context, lazily on the first protected
     request after authentication; read again after a 429 (the limits may have changed);
-    fall back to the documented defaults when the read fails;
+    when the read fails (after the usual retries of a GET), keep what was read before — or
+    the documented defaults — and try again a minute later, so one lost answer does not pin
+    a client to the (much lower) defaults for the rest of its life;
 ``"defaults"``
     the documented table (KSEF_API.md §11.2), never read from KSeF;
 a mapping
@@ -37,7 +39,6 @@ import threading
 from .. import _polling, _ratelimit
 from .._http import Operation
 from .._ratelimit import PUBLIC, RateLimits, Windows, bucket_of, group_of
-from .._retry import NO_RETRY
 from ..errors import ConfigurationError, KsefError, RateLimited
 from ..models import EffectiveApiRateLimits
 
@@ -64,6 +65,8 @@ class _Loaded:
     generation: int
     limits: RateLimits
     stale: bool = False
+    #: Set when the read failed: the limiter's clock time after which to read again.
+    retry_at: float | None = None
 
 
 @dataclass
@@ -154,26 +157,36 @@ class RateLimiter:
         with shared.load_lock:
             known = shared.loaded.get(context)
             if not self._current(known, http):
-                known = _Loaded(http.tokens.generation, _read_limits(http))
+                known = _read_limits(http, known)
                 shared.loaded[context] = known
             assert known is not None
             return known.limits
 
     @staticmethod
     def _current(known: _Loaded | None, http: Http) -> bool:
-        return known is not None and not known.stale and known.generation == http.tokens.generation
+        if known is None or known.stale or known.generation != http.tokens.generation:
+            return False
+        return known.retry_at is None or _ratelimit.clock() < known.retry_at
 
 
-def _read_limits(http: Http) -> RateLimits:
-    """``GET /rate-limits``, or the documented defaults when it cannot be read."""
+#: Seconds before a failed ``GET /rate-limits`` is tried again.
+REREAD_AFTER_FAILURE = 60.0
+
+
+def _read_limits(http: Http, previous: _Loaded | None) -> _Loaded:
+    """``GET /rate-limits`` (retried like any GET); when it cannot be read, the limits known
+    before (or the documented defaults), to be read again after ``REREAD_AFTER_FAILURE``."""
+    generation = http.tokens.generation
     try:
-        response = http.request(RATE_LIMITS, retry=NO_RETRY)
+        response = http.request(RATE_LIMITS)
         limits = RateLimits.parse(response.json(), strict=False)
     except (KsefError, ValueError) as error:
-        log.warning("cannot read GET /rate-limits (%s): using the documented defaults", error)
-        return RateLimits()
+        fallback = previous.limits if previous is not None else RateLimits()
+        what = "the limits read before" if previous is not None else "the documented defaults"
+        log.warning("cannot read GET /rate-limits (%s): using %s for now", error, what)
+        return _Loaded(generation, fallback, retry_at=_ratelimit.clock() + REREAD_AFTER_FAILURE)
     log.debug("rate limits read from KSeF: %s", limits.groups)
-    return limits
+    return _Loaded(generation, limits)
 
 
 def _parse_setting(setting: RateLimitSetting) -> tuple[str | None, RateLimits | None]:
