@@ -46,6 +46,10 @@ UNKNOWN_KEY_ID = 21470
 SESSION_IN_PROGRESS = (100, 150, 170)
 
 
+#: pageSize of the reconciling lookup (the maximum of ``GET /sessions/{ref}/invoices``).
+LOOKUP_PAGE_SIZE = 1000
+
+
 @dataclass(frozen=True)
 class SentInvoice:
     """An invoice KSeF accepted for processing (HTTP 202)."""
@@ -231,7 +235,10 @@ class AsyncOnlineSession:
         """The reference number of an invoice of this session with ``invoice_hash`` (Base64
         SHA-256 of the invoice XML, every page of the list) that :meth:`send` did not already
         return, or None."""
-        async for item in self._client.sessions.invoices(self.reference_number):
+        # The largest page KSeF allows: a lookup costs one request per thousand invoices
+        # (sessionInvoiceList is one of the tightest rate-limit groups).
+        pages = self._client.sessions.invoices(self.reference_number, page_size=LOOKUP_PAGE_SIZE)
+        async for item in pages:
             if item.invoice_hash == invoice_hash and item.reference_number not in self._sent:
                 return item.reference_number
         return None
