@@ -17,7 +17,8 @@ from ._async.workflows.export import ExportResult
 from ._async.workflows.online import AsyncOnlineSession, SentInvoice
 from ._async.workflows.sync import SyncProgress, SyncResult
 from ._config import Environment
-from ._retry import NO_RETRY, RetryPolicy
+from ._ratelimit import GroupLimits, RateLimits
+from ._retry import DEFAULT_RETRY, NO_RETRY, Decision, RetryPolicy
 from ._sync.client import Client
 from ._sync.workflows.batch import BatchResult, BatchSession
 from ._sync.workflows.online import OnlineSession
@@ -25,13 +26,17 @@ from .batch_state import BatchSessionState
 from .errors import (
     ApiError,
     AuthenticationFailed,
+    AuthStatusCode,
     BadRequest,
     CertificateEnrollmentFailed,
     ConfigurationError,
+    ExportStatusCode,
     Forbidden,
     Gone,
     IntegrityError,
     InvoiceRejected,
+    InvoiceStatusCode,
+    KsefCode,
     KsefError,
     NotFound,
     PermissionOperationFailed,
@@ -41,6 +46,7 @@ from .errors import (
     SchemaNotFoundError,
     ServerError,
     SessionFailed,
+    SessionStatusCode,
     StorageError,
     TransportError,
     Unauthorized,
@@ -58,6 +64,7 @@ from .state import OnlineSessionState
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_RETRY",
     "NO_RETRY",
     "ApiError",
     "AsyncBatchResult",
@@ -65,6 +72,7 @@ __all__ = [
     "AsyncClient",
     "AsyncOnlineSession",
     "AuthResult",
+    "AuthStatusCode",
     "AuthenticationFailed",
     "BadRequest",
     "BatchInvoiceResult",
@@ -74,16 +82,21 @@ __all__ = [
     "CertificateEnrollmentFailed",
     "Client",
     "ConfigurationError",
+    "Decision",
     "Environment",
     "ExportExpired",
     "ExportFailed",
     "ExportResult",
+    "ExportStatusCode",
     "Forbidden",
     "FormCode",
     "Gone",
+    "GroupLimits",
     "IntegrityError",
     "InvoiceNotAvailableYet",
     "InvoiceRejected",
+    "InvoiceStatusCode",
+    "KsefCode",
     "KsefError",
     "NotFound",
     "OnlineSession",
@@ -92,11 +105,13 @@ __all__ = [
     "PreflightError",
     "ProcessingError",
     "RateLimited",
+    "RateLimits",
     "RetryPolicy",
     "SchemaNotFoundError",
     "SentInvoice",
     "ServerError",
     "SessionFailed",
+    "SessionStatusCode",
     "StorageError",
     "SyncProgress",
     "SyncResult",

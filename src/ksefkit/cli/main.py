@@ -5,7 +5,7 @@ Command tree::
     ksefkit [--env TEST|DEMO|PROD|LOCAL] [--base-url URL] [--ca-file PEM] [--json]
             [--timeout SECONDS] [-v] [--profile NAME]
       demo [--keep-dir DIR]                 the whole flow against an in-process emulator
-      emulator serve [--host] [--port] [--data-dir] [--tls] [--public-url]
+      emulator serve [--host] [--port] [--data-dir] [--db] [--processing] [--tls] ...
       schemas fetch | where
       auth login [--nip|--internal-id|--nip-vat-ue|--peppol-id VALUE]
                  [--token | --cert PEM --key PEM | --p12 FILE | --test-cert]
