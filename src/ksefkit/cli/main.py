@@ -39,6 +39,8 @@ Command tree::
       testdata person create NIP PESEL --description D [--bailiff] [--deceased] | remove NIP
       testdata block | unblock (--nip|--internal-id|--nip-vat-ue|--peppol-id VALUE)
       testdata session-limits set [--online-max-invoices N] [--batch-max-size-mb N] ... | reset
+      testdata rate-limits set GROUP=S/M/H... | production | reset
+      limits context | subject | rate               limits of the logged-in context
 
 Profiles (``profiles.toml``) and secrets (OS keyring, else the 0600 ``credentials.json``) live
 in ``$KSEFKIT_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/ksefkit``, else ``~/.config/ksefkit``.
@@ -71,6 +73,7 @@ from . import (
     emulator,
     invoice,
     invoices,
+    limits,
     permissions,
     profile_cmd,
     profiles,
@@ -253,6 +256,7 @@ app.add_typer(invoice.app, name="invoice")
 app.add_typer(invoices.app, name="invoices")
 app.add_typer(upo.app, name="upo")
 app.add_typer(testdata.app, name="testdata")
+app.add_typer(limits.app, name="limits")
 
 
 def run() -> None:
