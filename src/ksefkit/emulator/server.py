@@ -189,6 +189,9 @@ def serve(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     _no_delay(sock)
     sock.bind((host, port))
+    # Listen at once: a client that read the printed URL may connect before uvicorn has
+    # started; the kernel queues it in the backlog instead of refusing it.
+    sock.listen(2048)
     port = sock.getsockname()[1]
     state = EmulatorState(
         db_path=str(database),
