@@ -18,7 +18,8 @@ from ._async.workflows.offline import AsyncOfflineSender, OfflineProgress, Offli
 from ._async.workflows.online import AsyncOnlineSession, SentInvoice
 from ._async.workflows.sync import SyncProgress, SyncResult
 from ._config import Environment
-from ._retry import NO_RETRY, RetryPolicy
+from ._ratelimit import GroupLimits, RateLimits
+from ._retry import DEFAULT_RETRY, NO_RETRY, Decision, RetryPolicy
 from ._sync.client import Client
 from ._sync.workflows.batch import BatchResult, BatchSession
 from ._sync.workflows.offline import OfflineSender
@@ -27,14 +28,18 @@ from .batch_state import BatchSessionState
 from .errors import (
     ApiError,
     AuthenticationFailed,
+    AuthStatusCode,
     BadRequest,
     CertificateEnrollmentFailed,
     ConfigurationError,
     CorrectionNotAllowed,
+    ExportStatusCode,
     Forbidden,
     Gone,
     IntegrityError,
     InvoiceRejected,
+    InvoiceStatusCode,
+    KsefCode,
     KsefError,
     NotFound,
     PermissionOperationFailed,
@@ -44,6 +49,7 @@ from .errors import (
     SchemaNotFoundError,
     ServerError,
     SessionFailed,
+    SessionStatusCode,
     StorageError,
     TransportError,
     Unauthorized,
@@ -61,6 +67,7 @@ from .state import OnlineSessionState
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_RETRY",
     "NO_RETRY",
     "ApiError",
     "AsyncBatchResult",
@@ -69,6 +76,7 @@ __all__ = [
     "AsyncOfflineSender",
     "AsyncOnlineSession",
     "AuthResult",
+    "AuthStatusCode",
     "AuthenticationFailed",
     "BadRequest",
     "BatchInvoiceResult",
@@ -79,16 +87,21 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "CorrectionNotAllowed",
+    "Decision",
     "Environment",
     "ExportExpired",
     "ExportFailed",
     "ExportResult",
+    "ExportStatusCode",
     "Forbidden",
     "FormCode",
     "Gone",
+    "GroupLimits",
     "IntegrityError",
     "InvoiceNotAvailableYet",
     "InvoiceRejected",
+    "InvoiceStatusCode",
+    "KsefCode",
     "KsefError",
     "NotFound",
     "OfflineProgress",
@@ -100,11 +113,13 @@ __all__ = [
     "PreflightError",
     "ProcessingError",
     "RateLimited",
+    "RateLimits",
     "RetryPolicy",
     "SchemaNotFoundError",
     "SentInvoice",
     "ServerError",
     "SessionFailed",
+    "SessionStatusCode",
     "StorageError",
     "SyncProgress",
     "SyncResult",

@@ -6,6 +6,9 @@ the sync and async shells:
 * :func:`map_error` — the one place that turns an HTTP error answer into an exception,
   understanding KSeF's ``ExceptionResponse`` JSON, problem-details bodies (400/401/403/410/429)
   and the HTML pages a gateway sends on 5xx;
+* :func:`map_storage_error` — the same for pre-signed storage links (batch part uploads,
+  export parts, UPO links): those failures are :class:`~ksefkit.errors.StorageError`, never
+  an API error, and their text never carries the link's signature;
 * :func:`check_meta_hash` — documents served with ``x-ms-meta-hash`` are verified here.
 
 It performs no I/O.
@@ -17,9 +20,10 @@ import base64
 import email.utils
 import hashlib
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -35,7 +39,9 @@ from .errors import (
     NotFound,
     RateLimited,
     ServerError,
+    StorageError,
     Unauthorized,
+    ksef_code,
 )
 
 __all__ = [
@@ -43,7 +49,10 @@ __all__ = [
     "Operation",
     "check_meta_hash",
     "map_error",
+    "map_storage_error",
     "parse_retry_after",
+    "redact_url",
+    "storage_error_detail",
 ]
 
 
@@ -60,8 +69,10 @@ class AuthKind(Enum):
 class Operation:
     """One API operation: method, path template and how it may be retried.
 
-    ``idempotent`` operations (reads, polls) are retried on 429/5xx/transport errors;
-    the others only when the request surely never left the machine.
+    ``idempotent`` operations (reads, polls, and writes whose repetition is harmless) are
+    retried on 429/5xx/transport errors; ``reconcile`` ones (sending an invoice) must be
+    looked up before they are sent again; the others are retried only when the request surely
+    never reached KSeF, or after a 429. :mod:`ksefkit._retry` decides; see there.
 
     >>> Operation("GET", "/sessions/{ref}").path(ref="20250625-SO-2C3E6C8000-B675CF5D68-07")
     '/sessions/20250625-SO-2C3E6C8000-B675CF5D68-07'
@@ -73,6 +84,8 @@ class Operation:
     idempotent: bool | None = None
     #: One-shot operations (token redeem) are never retried, whatever the error.
     one_shot: bool = False
+    #: After an ambiguous failure the caller must look the result up before resending.
+    reconcile: bool = False
 
     @property
     def is_idempotent(self) -> bool:
@@ -132,8 +145,8 @@ def map_error(response: httpx.Response, operation: str = "") -> ApiError:
     >>> r = httpx.Response(400, json={"exception": {"exceptionDetailList": [
     ...     {"exceptionCode": 21173, "exceptionDescription": "Brak sesji", "details": []}]}})
     >>> err = map_error(r, "GET /sessions/{ref}")
-    >>> type(err).__name__, err.code
-    ('BadRequest', 21173)
+    >>> type(err).__name__, err.code == 21173, err.code.name
+    ('BadRequest', True, 'SESSION_NOT_FOUND')
     """
     status = response.status_code
     text = _safe_text(response)
@@ -147,10 +160,77 @@ def map_error(response: httpx.Response, operation: str = "") -> ApiError:
         "body": text[:4000],
         **fields,
     }
-    if cls is RateLimited:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return RateLimited(status, retry_after=retry_after, **kwargs)
+    if status == 429 or status >= 500:
+        now = datetime.now(UTC)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now=now)
+        if retry_after is not None:
+            kwargs["retry_after"] = retry_after
+            kwargs["retry_at"] = now + timedelta(seconds=retry_after)
     return cls(status, **kwargs)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its query string (where a pre-signed link keeps its signature).
+
+    >>> redact_url("https://blob.example/c/part1?sv=2024&sig=SECRET")
+    'https://blob.example/c/part1?…'
+    """
+    base, sep, _ = url.partition("?")
+    return base + ("?…" if sep else "")
+
+
+def map_storage_error(
+    response: httpx.Response,
+    what: str,
+    *,
+    ordinal_number: int | None = None,
+    expired: bool | None = None,
+) -> StorageError:
+    """The :class:`~ksefkit.errors.StorageError` for a pre-signed link's error answer.
+
+    ``what`` names the transfer without the link's secret part (e.g. ``"download of the
+    UPO from https://host/path?…"``). A 403 is taken as an expired link unless ``expired``
+    says otherwise (storage refuses a signature past its expiry time with 403).
+
+    >>> r = httpx.Response(404, text="<Error><Code>BlobNotFound</Code></Error>")
+    >>> e = map_storage_error(r, "download of the UPO")
+    >>> e.status_code, e.error_code, str(e)
+    (404, 'BlobNotFound', 'download of the UPO failed (HTTP 404) [BlobNotFound]')
+    """
+    status = response.status_code
+    code, message = storage_error_detail(response)
+    if expired is None:
+        expired = status == 403
+    text = f"{what} failed (HTTP {status})" + (": the link expired" if expired else "")
+    if code or message:
+        text += f" [{': '.join(x for x in (code, message) if x)}]"
+    return StorageError(
+        text,
+        status_code=status,
+        ordinal_number=ordinal_number,
+        expired=expired,
+        error_code=code,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+    )
+
+
+def storage_error_detail(response: httpx.Response) -> tuple[str | None, str | None]:
+    """Storage's error code and message (Azure XML, KSeF-style JSON or plain text)."""
+    text = _safe_text(response)[:4000]
+    code = re.search(r"<Code>([^<]{1,100})</Code>", text)
+    message = re.search(r"<Message>([^<\n]{1,300})", text)
+    # Azure explains a refused signature (e.g. an expired link) in a separate element.
+    detail = re.search(r"<AuthenticationErrorDetail>([^<]{1,300})<", text)
+    if code or message:
+        said = [m.group(1).strip() for m in (detail or message,) if m]
+        return (code.group(1) if code else None, said[0] if said else None)
+    header = response.headers.get("x-ms-error-code")
+    described = map_error(response, "storage").description  # JSON error bodies
+    if described:
+        return header, described[:300]
+    if text.lstrip().startswith("<"):
+        return header, None  # an HTML page says nothing useful
+    return header, text.strip()[:200] or None
 
 
 def _safe_text(response: httpx.Response) -> str:
@@ -215,7 +295,7 @@ def _from_problem_details(body: dict[str, Any]) -> dict[str, Any]:
 
 def _int_or_none(value: Any) -> int | None:
     try:
-        return int(value)
+        return ksef_code(int(value))
     except (TypeError, ValueError):
         return None
 

@@ -34,12 +34,26 @@ def test_emulator_serve_passes_options(
             "tls": True,
             "public_url": None,
             "seed": True,
+            "processing": "background",
+            "db_path": None,
+            "processing_delay": 0.0,
+            "rate_limits": "off",
+            "faults": [],
+            "fault_seed": None,
         }
     ]
     defaults = cli("emulator", "serve")
     assert defaults.exit_code == 0
     assert calls[1]["port"] == 8765
     assert calls[1]["data_dir"] == Path(".ksefkit-emulator")
+    db = tmp_path / "e.db"
+    args = ["--db", str(db), "--processing", "manual", "--processing-delay", "0.5", "--no-seed"]
+    chosen = cli("emulator", "serve", *args)
+    assert chosen.exit_code == 0, chosen.output
+    assert calls[2]["db_path"] == db
+    assert (calls[2]["processing"], calls[2]["processing_delay"]) == ("manual", 0.5)
+    assert calls[2]["seed"] is False
+    assert cli("emulator", "serve", "--processing", "later").exit_code == 2
 
 
 def test_schemas_where_finds_the_spec_copy(cli: Any, spec_dir: Path) -> None:

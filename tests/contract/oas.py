@@ -461,7 +461,7 @@ class OpenApiSpec:
             return []
         try:
             instance = json.loads(body)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             return [f"request body: not JSON ({error})"]
         pointer = _pointer(*op_pointer, "requestBody", "content", ctype, "schema")
         return self.validate(instance, pointer, where="request body", writing=True)
@@ -515,7 +515,7 @@ class OpenApiSpec:
         if ctype in JSON_TYPES or ctype.endswith("+json"):
             try:
                 instance = json.loads(body)
-            except ValueError as error:
+            except (ValueError, RecursionError) as error:
                 problems.append(f"response body: not JSON ({error})")
                 return problems
         else:

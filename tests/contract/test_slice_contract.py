@@ -46,6 +46,8 @@ SLICE = (
     "GET /sessions/{referenceNumber}/invoices/ksef/{ksefNumber}/upo",
     "GET /sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}/upo",
     "GET /sessions/{referenceNumber}/upo/{upoReferenceNumber}",
+    # Read by the client's rate limiter (rate_limits="auto") after authentication.
+    "GET /rate-limits",
 )
 
 # Problems the emulator shares with KSeF itself, where the spec contradicts its own example:

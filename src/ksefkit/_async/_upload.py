@@ -4,14 +4,15 @@ Each part goes with exactly the ``method``, ``url`` and ``headers`` KSeF gave, i
 streamed from the part file with a ``Content-Length`` (never read whole into memory), no
 ``Authorization`` header and none of the client-wide API headers. Uploads are idempotent
 (the same bytes to the same blob), so transport errors, 408, 429 and 5xx are retried with
-backoff; 400/401/403/404 raise :class:`~ksefkit.errors.StorageError` at once (403 after the
-upload window is ``expired``). The signature part of a link is never logged or shown.
+backoff by the client's retry policy (``RetryPolicy.classify``, the same decider as for API
+calls); 400/401/403/404 raise :class:`~ksefkit.errors.StorageError` at once (403 after the
+upload window is ``expired``). Storage links are not rate-limited by KSeF, so uploads never
+wait for the client-side limiter. The signature part of a link is never logged or shown.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,16 +21,15 @@ from pathlib import Path
 import httpx
 
 from .. import _parallel, _polling
-from .._http import map_error, parse_retry_after
-from .._retry import RetryPolicy
-from ..errors import KsefError, RateLimited, StorageError, TransportError
+from .._http import AuthKind, Operation, parse_retry_after, redact_url, storage_error_detail
+from .._retry import Decision, RetryPolicy
+from ..errors import KsefError, StorageError, TransportError
 
 __all__ = ["PartUpload", "redact_url", "upload_parts"]
 
 log = logging.getLogger("ksefkit.upload")
 
 CHUNK_SIZE = 256 * 1024
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,6 @@ class PartUpload:
 
     def __repr__(self) -> str:
         return f"<PartUpload {self.ordinal_number} {self.method} {redact_url(self.url)}>"
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its query string (where a pre-signed link keeps its signature).
-
-    >>> redact_url("https://blob.example/c/part1?sv=2024&sig=SECRET")
-    'https://blob.example/c/part1?…'
-    """
-    base, sep, _ = url.partition("?")
-    return base + ("?…" if sep else "")
 
 
 async def upload_parts(
@@ -104,6 +94,8 @@ async def upload_part(
     timeout: float | httpx.Timeout | None = None,
 ) -> None:
     """Upload one part, retrying what may succeed on another try."""
+    # Same bytes to the same blob: an upload is idempotent.
+    operation = Operation(part.method, redact_url(part.url), AuthKind.NONE, idempotent=True)
     attempt = 0
     while True:
         attempt += 1
@@ -113,9 +105,9 @@ async def upload_part(
         except (TransportError, StorageError) as error:
             if counter is not None:
                 counter.reset(part.ordinal_number)
-            if not _retryable(error) or attempt >= retry.max_attempts:
+            if retry.classify(operation, error, attempt) is not Decision.RETRY:
                 raise _final(error, part) from error
-            delay = retry.delay(_delay_hint(error), attempt)
+            delay = retry.delay(error, attempt)
             log.info(
                 "retrying upload of part %d after %s (attempt %d, %.2fs)",
                 part.ordinal_number,
@@ -178,7 +170,7 @@ class _FileBody:
 
 def _storage_error(response: httpx.Response, part: PartUpload) -> StorageError:
     status = response.status_code
-    code, message = _azure_error(response)
+    code, message = storage_error_detail(response)
     expired = status == 403 and _expired(part, message)
     what = f"upload of part {part.ordinal_number} to {redact_url(part.url)}"
     if expired:
@@ -204,44 +196,12 @@ def _storage_error(response: httpx.Response, part: PartUpload) -> StorageError:
     )
 
 
-def _azure_error(response: httpx.Response) -> tuple[str | None, str | None]:
-    """Storage's error code and message (Azure XML, KSeF-style JSON or plain text)."""
-    text = response.text[:4000]
-    code = re.search(r"<Code>([^<]{1,100})</Code>", text)
-    message = re.search(r"<Message>([^<\n]{1,300})", text)
-    # Azure explains a refused signature (e.g. an expired link) in a separate element.
-    detail = re.search(r"<AuthenticationErrorDetail>([^<]{1,300})<", text)
-    if code or message:
-        said = [m.group(1).strip() for m in (detail or message,) if m]
-        return (code.group(1) if code else None, said[0] if said else None)
-    header = response.headers.get("x-ms-error-code")
-    described = map_error(response, "upload").description  # JSON error bodies
-    if described:
-        return header, described[:300]
-    if text.lstrip().startswith("<"):
-        return header, None  # an HTML page says nothing useful
-    return header, text.strip()[:200] or None
-
-
 def _expired(part: PartUpload, message: str | None) -> bool:
     said = (message or "").lower()
     if "expir" in said or "time frame" in said:
         return True
     now = datetime.now(UTC)
     return part.valid_until is not None and now >= part.valid_until
-
-
-def _retryable(error: KsefError) -> bool:
-    if isinstance(error, TransportError):
-        return True
-    return isinstance(error, StorageError) and error.status_code in RETRY_STATUSES
-
-
-def _delay_hint(error: KsefError) -> KsefError:
-    # RetryPolicy.delay honours Retry-After through RateLimited only.
-    if isinstance(error, StorageError) and error.retry_after is not None:
-        return RateLimited(error.status_code or 429, retry_after=error.retry_after)
-    return error
 
 
 def _final(error: KsefError, part: PartUpload) -> StorageError:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,12 +25,15 @@ from ..formcodes import FormCode
 from ..models import AuthenticationContextIdentifier, AuthorizationPolicy, TokenInfo
 from ..state import OnlineSessionState
 from ._keys import AsyncKeyRing
+from ._limiter import AsyncRateLimiter, RateLimitSetting
 from ._tokens import AsyncTokenManager
-from ._transport import AsyncHttp
+from ._transport import NOT_GIVEN, AsyncHttp, NotGiven, TimeoutTypes
+from .resources._base import AsyncResource
 from .resources.auth import AsyncAuth
 from .resources.certificates import AsyncCertificates
 from .resources.collective import AsyncCollectiveIdentifiers
 from .resources.invoices import AsyncInvoices
+from .resources.limits import AsyncLimits
 from .resources.peppol import AsyncPeppol
 from .resources.permissions import AsyncPermissions
 from .resources.security import AsyncSecurity
@@ -63,6 +67,12 @@ class AsyncClient:
     to control HTTP yourself, ``verify`` (a CA bundle path or an ``ssl.SSLContext``) for a
     custom CA, ``timeout`` in seconds, ``retry`` for the retry policy, and ``access_token`` /
     ``refresh_token`` to reuse tokens obtained elsewhere.
+
+    ``rate_limits`` paces requests by KSeF's rate-limit groups so that KSeF does not answer
+    429: ``"auto"`` (read ``GET /rate-limits`` after authentication), ``"defaults"`` (the
+    documented table), a mapping ``{group: (per_second, per_minute, per_hour)}`` or ``None``
+    (off). All tasks and threads using the client share its counters.
+    :meth:`with_options` changes the retry policy, timeout or pacing for some calls.
     """
 
     def __init__(
@@ -79,6 +89,7 @@ class AsyncClient:
         refresh_token: TokenInfo | str | None = None,
         headers: Mapping[str, str] | None = None,
         problem_details: bool = False,
+        rate_limits: RateLimitSetting = "auto",
     ) -> None:
         env = Environment.parse(environment) if isinstance(environment, str) else environment
         self.environment = env
@@ -94,13 +105,19 @@ class AsyncClient:
         if problem_details:
             all_headers["X-Error-Format"] = "problem-details"
         self._http = AsyncHttp(
-            http_client, self.base_url, retry=retry, headers=all_headers, owns_client=owns
+            http_client,
+            self.base_url,
+            retry=retry,
+            headers=all_headers,
+            owns_client=owns,
+            limiter=AsyncRateLimiter(rate_limits),
         )
         self._http.tokens.set(access_token, refresh_token)
         self.auth = AsyncAuth(self._http)
         self.security = AsyncSecurity(self._http)
         self.sessions = AsyncSessions(self._http)
         self.ksef_tokens = AsyncKsefTokens(self._http)
+        self.limits = AsyncLimits(self._http)
         self.keys = AsyncKeyRing(self.security)
         self.invoices = AsyncInvoices(self._http, self.keys)
         self.testdata = AsyncTestData(self._http)
@@ -111,6 +128,37 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         return f"<AsyncClient {self.base_url} {self.tokens!r}>"
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of this client (or view)."""
+        return self._http.retry
+
+    def with_options(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: TimeoutTypes = None,
+        rate_limits: RateLimitSetting | NotGiven = NOT_GIVEN,
+    ) -> AsyncClient:
+        """A view of this client with another retry policy, timeout or rate-limit setting.
+
+        The view shares everything else: the connection pool, tokens, public-key cache and
+        rate-limit counters (its requests count against the same KSeF limits); closing it
+        closes nothing. What is not given is kept; ``rate_limits=None`` turns pacing off for
+        the view's calls.
+
+        >>> await client.with_options(retry=NO_RETRY).sessions.status(ref)  # doctest: +SKIP
+        >>> patient = client.with_options(retry=RetryPolicy(max_wait=3600))  # doctest: +SKIP
+        """
+        view = copy.copy(self)
+        view._http = self._http.with_options(retry=retry, timeout=timeout, rate_limits=rate_limits)
+        for name, value in vars(self).items():
+            if isinstance(value, AsyncResource):
+                bound = copy.copy(value)
+                bound._http = view._http
+                setattr(view, name, bound)
+        return view
 
     @property
     def tokens(self) -> AsyncTokenManager:

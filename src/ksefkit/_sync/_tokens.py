@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import threading
 
@@ -35,6 +35,12 @@ class TokenManager:
         self._refresh: TokenInfo | None = None
         self._lock = threading.Lock()
         self.margin = timedelta(seconds=ACCESS_TOKEN_REFRESH_MARGIN)
+        #: Bumped whenever tokens are installed (a new authentication): the rate limiter
+        #: re-reads ``GET /rate-limits`` for the new context.
+        self.generation = 0
+        #: ``"<type>:<value>"`` of the authenticated context when the token says it ("" if
+        #: not): KSeF counts rate limits per context, so the limiter keeps one set per key.
+        self.context_key = ""
 
     def __repr__(self) -> str:  # never show tokens
         state = "authenticated" if self._access else "anonymous"
@@ -71,10 +77,14 @@ class TokenManager:
         self._access = as_token_info(access)
         if refresh is not None:
             self._refresh = as_token_info(refresh)
+        self.generation += 1
+        self.context_key = _context_key(self._access or self._refresh)
 
     def clear(self) -> None:
         self._access = None
         self._refresh = None
+        self.generation += 1
+        self.context_key = ""
 
     def refresh_token(self) -> str:
         if self._refresh is None:
@@ -130,8 +140,24 @@ def as_token_info(token: TokenInfo | str | None) -> TokenInfo | None:
 
 def _jwt_expiry(token: str) -> datetime:
     try:
+        return datetime.fromtimestamp(int(_jwt_claims(token)["exp"]), UTC)
+    except (ValueError, KeyError, TypeError):
+        return datetime.now(UTC) + timedelta(hours=1)
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    """The unverified claims of a JWT ({} for an opaque token): read, never trusted."""
+    try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return datetime.fromtimestamp(int(claims["exp"]), UTC)
-    except (IndexError, ValueError, KeyError, TypeError):
-        return datetime.now(UTC) + timedelta(hours=1)
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _context_key(token: TokenInfo | None) -> str:
+    # KSeF's tokens carry the context as claims (KSEF_API.md §4.7). They are not a contract:
+    # without them every context shares one set of counters, which only errs on the safe side.
+    claims = _jwt_claims(token.token) if token else {}
+    kind, value = claims.get("context-identifier-type"), claims.get("context-identifier-value")
+    return f"{kind}:{value}" if kind and value else ""

@@ -1,5 +1,11 @@
 # GENERATED from src/ksefkit/_async by scripts/unasync.py: do not edit by hand.
-"""The one place that sends API requests: base URL, bearer tokens, retries, error mapping."""
+"""The one place that sends API requests: base URL, bearer tokens, pacing, retries, errors.
+
+Every attempt first takes its slot from the client-side rate limiter (``_limiter.py``), then
+goes out; a failure is mapped to an exception once (``_http.map_error``) and the retry policy
+(``_retry.py``) decides what follows. Pre-signed storage links go through :meth:`download`:
+never paced, never given a token, failures raised as :class:`~ksefkit.errors.StorageError`.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +16,34 @@ from typing import Any
 import httpx
 
 from .. import _polling
-from .._http import AuthKind, Operation, map_error
-from .._retry import DEFAULT_RETRY, RetryPolicy
-from ..errors import ConfigurationError, KsefError, TransportError, Unauthorized
+from .._http import AuthKind, Operation, map_error, map_storage_error, redact_url
+from .._retry import DEFAULT_RETRY, Decision, RetryPolicy
+from ..errors import ConfigurationError, KsefError, RateLimited, TransportError, Unauthorized
+from ._limiter import RateLimiter, RateLimitSetting
 from ._tokens import TokenManager
 
-__all__ = ["Http"]
+__all__ = ["NOT_GIVEN", "Http", "NotGiven"]
 
 log = logging.getLogger("ksefkit.http")
 
 TimeoutTypes = float | httpx.Timeout | None
 
 
+class NotGiven:
+    """The type of :data:`NOT_GIVEN`: "keep what the client has" (``None`` means "off")."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven()
+
+
 class Http:
     """Sends :class:`~ksefkit._http.Operation` requests and returns successful responses.
 
     Everything that is not a 2xx answer leaves as a :class:`~ksefkit.errors.KsefError`.
+    ``timeout`` is the default for calls that pass none (``None``: the HTTP client's own).
     """
 
     def __init__(
@@ -36,13 +54,41 @@ class Http:
         retry: RetryPolicy = DEFAULT_RETRY,
         headers: Mapping[str, str] | None = None,
         owns_client: bool = True,
+        timeout: TimeoutTypes = None,
+        limiter: RateLimiter | None = None,
+        tokens: TokenManager | None = None,
     ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.retry = retry
+        self.timeout = timeout
         self.headers = dict(headers or {})
-        self.tokens = TokenManager(self)
+        self.limiter = limiter if limiter is not None else RateLimiter(None)
+        self.tokens = tokens if tokens is not None else TokenManager(self)
         self._owns_client = owns_client
+
+    def with_options(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: TimeoutTypes = None,
+        rate_limits: RateLimitSetting | NotGiven = NOT_GIVEN,
+    ) -> Http:
+        """A view sharing the connection pool, tokens and rate-limit counters, with another
+        retry policy, default timeout or rate-limit setting (what is not given is kept)."""
+        limiter = (
+            self.limiter if isinstance(rate_limits, NotGiven) else self.limiter.view(rate_limits)
+        )
+        return Http(
+            self.http,
+            self.base_url,
+            retry=retry or self.retry,
+            headers=self.headers,
+            owns_client=False,
+            timeout=timeout if timeout is not None else self.timeout,
+            limiter=limiter,
+            tokens=self.tokens,
+        )
 
     def close(self) -> None:
         if self._owns_client:
@@ -61,16 +107,28 @@ class Http:
         timeout: TimeoutTypes = None,
         retry: RetryPolicy | None = None,
     ) -> httpx.Response:
-        """Send ``operation``; retry as the policy allows; map errors; return the response."""
+        """Send ``operation``; pace, retry as the policy allows; map errors; return the
+        response."""
         url = self.base_url + operation.path(**(path_params or {}))
+        policy = retry or self.retry
+        if timeout is None:
+            timeout = self.timeout
         refreshed = False
 
-        def send() -> httpx.Response:
-            nonlocal refreshed
+        def attempt() -> httpx.Response:
+            self.limiter.acquire(operation, self, max_wait=policy.max_wait)
             try:
                 return self._send_once(
                     operation, url, params, json, content, headers, bearer, timeout
                 )
+            except RateLimited as error:
+                self.limiter.penalize(operation, error, self)
+                raise
+
+        def send() -> httpx.Response:
+            nonlocal refreshed
+            try:
+                return attempt()
             except Unauthorized:
                 # An access token KSeF no longer accepts (revoked, clock skew): refresh once.
                 if bearer or operation.auth is not AuthKind.ACCESS or refreshed:
@@ -79,11 +137,9 @@ class Http:
                     raise
                 refreshed = True
                 self.tokens.refresh()
-                return self._send_once(
-                    operation, url, params, json, content, headers, bearer, timeout
-                )
+                return attempt()
 
-        return self._with_retries(operation, retry or self.retry, send)
+        return self._with_retries(operation, policy, send)
 
     def _with_retries(
         self,
@@ -91,14 +147,15 @@ class Http:
         policy: RetryPolicy,
         send: Callable[[], httpx.Response],
     ) -> httpx.Response:
-        """Call ``send`` until it succeeds or the retry policy says stop."""
+        """Call ``send`` until it succeeds or the retry policy says stop (``RECONCILE``
+        leaves too: settling an ambiguous write is the caller's job)."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 return send()
             except KsefError as error:
-                if not policy.should_retry(operation, error, attempt):
+                if policy.classify(operation, error, attempt) is not Decision.RETRY:
                     raise
                 delay = policy.delay(error, attempt)
                 log.info(
@@ -157,21 +214,38 @@ class Http:
         *,
         timeout: TimeoutTypes = None,
         headers: Mapping[str, str] | None = None,
+        what: str = "download",
+        retry: RetryPolicy | None = None,
     ) -> httpx.Response:
-        """GET a pre-signed URL (UPO, export part): no Authorization header, ever."""
-        operation = Operation("GET", url, AuthKind.NONE)
+        """GET a pre-signed URL (UPO, export part): no Authorization header, ever; not paced
+        by the rate limiter (KSeF does not limit storage links). An error answer raises
+        :class:`~ksefkit.errors.StorageError` (``expired`` on 403); transport errors and
+        408/429/5xx are retried by the same policy as API calls."""
+        where = redact_url(url)
+        operation = Operation("GET", where, AuthKind.NONE)
+        if timeout is None:
+            timeout = self.timeout
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
 
         def send() -> httpx.Response:
             try:
-                response = self.http.get(url, headers=headers, **extra)
+                request = self.http.build_request("GET", url, headers=headers, **extra)
+                # Storage must never see the API token, even one set as a default on an
+                # injected client.
+                request.headers.pop("Authorization", None)
+                response = self.http.send(request)
             except httpx.HTTPError as exc:
-                raise _transport_error(exc, operation) from exc
+                # httpx's exception text may carry the signed link: name the type only.
+                raise TransportError(
+                    f"{type(exc).__name__} during {what}",
+                    operation=operation.name,
+                    sent=not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout),
+                ) from None
             if response.status_code >= 400:
-                raise map_error(response, "GET (pre-signed URL)")
+                raise map_storage_error(response, f"{what} from {where}")
             return response
 
-        return self._with_retries(operation, self.retry, send)
+        return self._with_retries(operation, retry or self.retry, send)
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

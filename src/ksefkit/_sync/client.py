@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,12 +26,15 @@ from ..formcodes import FormCode
 from ..models import AuthenticationContextIdentifier, AuthorizationPolicy, TokenInfo
 from ..state import OnlineSessionState
 from ._keys import KeyRing
+from ._limiter import RateLimiter, RateLimitSetting
 from ._tokens import TokenManager
-from ._transport import Http
+from ._transport import NOT_GIVEN, Http, NotGiven, TimeoutTypes
+from .resources._base import Resource
 from .resources.auth import Auth
 from .resources.certificates import Certificates
 from .resources.collective import CollectiveIdentifiers
 from .resources.invoices import Invoices
+from .resources.limits import Limits
 from .resources.peppol import Peppol
 from .resources.permissions import Permissions
 from .resources.security import Security
@@ -64,6 +68,12 @@ class Client:
     to control HTTP yourself, ``verify`` (a CA bundle path or an ``ssl.SSLContext``) for a
     custom CA, ``timeout`` in seconds, ``retry`` for the retry policy, and ``access_token`` /
     ``refresh_token`` to reuse tokens obtained elsewhere.
+
+    ``rate_limits`` paces requests by KSeF's rate-limit groups so that KSeF does not answer
+    429: ``"auto"`` (read ``GET /rate-limits`` after authentication), ``"defaults"`` (the
+    documented table), a mapping ``{group: (per_second, per_minute, per_hour)}`` or ``None``
+    (off). All tasks and threads using the client share its counters.
+    :meth:`with_options` changes the retry policy, timeout or pacing for some calls.
     """
 
     def __init__(
@@ -80,6 +90,7 @@ class Client:
         refresh_token: TokenInfo | str | None = None,
         headers: Mapping[str, str] | None = None,
         problem_details: bool = False,
+        rate_limits: RateLimitSetting = "auto",
     ) -> None:
         env = Environment.parse(environment) if isinstance(environment, str) else environment
         self.environment = env
@@ -95,13 +106,19 @@ class Client:
         if problem_details:
             all_headers["X-Error-Format"] = "problem-details"
         self._http = Http(
-            http_client, self.base_url, retry=retry, headers=all_headers, owns_client=owns
+            http_client,
+            self.base_url,
+            retry=retry,
+            headers=all_headers,
+            owns_client=owns,
+            limiter=RateLimiter(rate_limits),
         )
         self._http.tokens.set(access_token, refresh_token)
         self.auth = Auth(self._http)
         self.security = Security(self._http)
         self.sessions = Sessions(self._http)
         self.ksef_tokens = KsefTokens(self._http)
+        self.limits = Limits(self._http)
         self.keys = KeyRing(self.security)
         self.invoices = Invoices(self._http, self.keys)
         self.testdata = TestData(self._http)
@@ -112,6 +129,37 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<Client {self.base_url} {self.tokens!r}>"
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of this client (or view)."""
+        return self._http.retry
+
+    def with_options(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: TimeoutTypes = None,
+        rate_limits: RateLimitSetting | NotGiven = NOT_GIVEN,
+    ) -> Client:
+        """A view of this client with another retry policy, timeout or rate-limit setting.
+
+        The view shares everything else: the connection pool, tokens, public-key cache and
+        rate-limit counters (its requests count against the same KSeF limits); closing it
+        closes nothing. What is not given is kept; ``rate_limits=None`` turns pacing off for
+        the view's calls.
+
+        >>> client.with_options(retry=NO_RETRY).sessions.status(ref)  # doctest: +SKIP
+        >>> patient = client.with_options(retry=RetryPolicy(max_wait=3600))  # doctest: +SKIP
+        """
+        view = copy.copy(self)
+        view._http = self._http.with_options(retry=retry, timeout=timeout, rate_limits=rate_limits)
+        for name, value in vars(self).items():
+            if isinstance(value, Resource):
+                bound = copy.copy(value)
+                bound._http = view._http
+                setattr(view, name, bound)
+        return view
 
     @property
     def tokens(self) -> TokenManager:

@@ -5,7 +5,7 @@ Command tree::
     ksefkit [--env TEST|DEMO|PROD|LOCAL] [--base-url URL] [--ca-file PEM] [--json]
             [--timeout SECONDS] [-v] [--profile NAME]
       demo [--keep-dir DIR]                 the whole flow against an in-process emulator
-      emulator serve [--host] [--port] [--data-dir] [--tls] [--public-url]
+      emulator serve [--host] [--port] [--data-dir] [--db] [--processing] [--tls] ...
       schemas fetch | where
       auth login [--nip|--internal-id|--nip-vat-ue|--peppol-id VALUE]
                  [--token | --cert PEM --key PEM | --p12 FILE | --test-cert]
@@ -45,6 +45,8 @@ Command tree::
       testdata person create NIP PESEL --description D [--bailiff] [--deceased] | remove NIP
       testdata block | unblock (--nip|--internal-id|--nip-vat-ue|--peppol-id VALUE)
       testdata session-limits set [--online-max-invoices N] [--batch-max-size-mb N] ... | reset
+      testdata rate-limits set GROUP=S/M/H... | production | reset
+      limits context | subject | rate               limits of the logged-in context
 
 Profiles (``profiles.toml``) and secrets (OS keyring, else the 0600 ``credentials.json``) live
 in ``$KSEFKIT_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/ksefkit``, else ``~/.config/ksefkit``.
@@ -77,6 +79,7 @@ from . import (
     emulator,
     invoice,
     invoices,
+    limits,
     offline,
     permissions,
     profile_cmd,
@@ -263,6 +266,7 @@ app.add_typer(upo.app, name="upo")
 app.add_typer(qr.app, name="qr")
 app.add_typer(offline.app, name="offline")
 app.add_typer(testdata.app, name="testdata")
+app.add_typer(limits.app, name="limits")
 
 
 def run() -> None:

@@ -9,6 +9,9 @@
 * ``session-limits set [--online-max-invoices N] [--online-max-size-mb N]
   [--online-max-attachment-size-mb N] [--batch-...]`` · ``session-limits reset``: the limits
   of the context you are logged in to (what is not given keeps its current value)
+* ``rate-limits set GROUP=SECOND/MINUTE/HOUR...`` · ``rate-limits production`` ·
+  ``rate-limits reset``: API rate limits of the context you are logged in to (groups not named
+  keep their current values; ``production`` applies the production table)
 
 Subjects, persons and blocking need no login (they go to ``--env``/``--base-url`` or the
 profile's target); the session limits belong to the logged-in context.
@@ -36,7 +39,9 @@ person_app = typer.Typer(help="Test persons: a PESEL owning a NIP (bailiff, dece
 limits_app = typer.Typer(help="Session limits of the logged-in context.")
 app.add_typer(subject_app, name="subject")
 app.add_typer(person_app, name="person")
+rates_app = typer.Typer(help="API rate limits of the logged-in context.")
 app.add_typer(limits_app, name="session-limits")
+app.add_typer(rates_app, name="rate-limits")
 
 
 class SubjectKind(StrEnum):
@@ -262,3 +267,50 @@ def limits_reset(ctx: typer.Context) -> None:
     with authenticated_client(settings) as client:
         client.testdata.reset_session_limits()
     _done(settings, "session limits restored to the defaults", {"reset": True})
+
+
+@rates_app.command("set")
+def rates_set(
+    ctx: typer.Context,
+    limits: Annotated[
+        list[str],
+        typer.Argument(
+            help="GROUP=SECOND/MINUTE/HOUR, e.g. invoiceSend=2/10/100 (groups as in "
+            "`ksefkit limits rate`)."
+        ),
+    ],
+) -> None:
+    """Override the logged-in context's API rate limits (other groups keep their values)."""
+    settings = settings_of(ctx)
+    table = dict(_rate(item) for item in limits)
+    with authenticated_client(settings) as client:
+        client.testdata.set_rate_limits(table)
+    changes = [f"{group}={s}/{m}/{h}" for group, (s, m, h) in table.items()]
+    _done(settings, "rate limits set: " + ", ".join(changes), {"set": table})
+
+
+@rates_app.command("production")
+def rates_production(ctx: typer.Context) -> None:
+    """Apply the production rate limits to the logged-in context."""
+    settings = settings_of(ctx)
+    with authenticated_client(settings) as client:
+        client.testdata.use_production_rate_limits()
+    _done(settings, "production rate limits applied", {"production": True})
+
+
+@rates_app.command("reset")
+def rates_reset(ctx: typer.Context) -> None:
+    """Restore the environment's default rate limits for the logged-in context."""
+    settings = settings_of(ctx)
+    with authenticated_client(settings) as client:
+        client.testdata.reset_rate_limits()
+    _done(settings, "rate limits restored to the defaults", {"reset": True})
+
+
+def _rate(item: str) -> tuple[str, tuple[int, int, int]]:
+    group, sep, values = item.partition("=")
+    parts = values.split("/")
+    if not sep or not group.strip() or len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise typer.BadParameter(f"expected GROUP=SECOND/MINUTE/HOUR, got {item!r}")
+    per_second, per_minute, per_hour = (int(p) for p in parts)
+    return group.strip(), (per_second, per_minute, per_hour)

@@ -18,6 +18,11 @@
   Peppol provider, as its first authentication would)
 * ``GET  /_emulator/ca.pem`` → the emulator CA certificate (PEM) that
   ``require_trusted_certificates`` trusts
+* ``POST /_emulator/faults`` a rule ``{kind, rate?, count?, methods?, path?, ...}``, a list of
+  rules (objects or ``--fault`` strings) or ``{rules: [...], seed?}`` → 201 ``{ids}``
+  (all or nothing; 400/21405 naming the bad field); ``GET /_emulator/faults`` →
+  ``{rules: [{id, kind, ..., hits, remaining?}]}``; ``DELETE /_emulator/faults`` → 204;
+  ``DELETE /_emulator/faults/{id}`` → 204 (404 unknown). See :mod:`ksefkit.emulator.faults`.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 from .app import json_body
 from .clock import isoformat
 from .collective_routes import peppol_admin_route
-from .errors import validation_error
+from .errors import KsefApiError, validation_error
 from .invoice_routes import seed_route
 from .state import EmulatorState
 
@@ -129,6 +134,33 @@ def admin_routes(state: EmulatorState) -> list[BaseRoute]:
         )
         return Response(status_code=204)
 
+    async def add_faults(request: Request) -> Response:
+        specs, seed = _fault_specs(await json_body(request))
+        ids: list[str] = []
+        try:
+            for spec in specs:
+                ids.append(state.faults.add_spec(spec))
+        except ValueError as exc:
+            for added in ids:  # all or nothing
+                state.faults.remove(added)
+            raise validation_error(f"faults[{len(ids)}]: {exc}") from None
+        if seed is not None:
+            state.faults.reseed(seed)
+        return JSONResponse({"ids": ids}, 201)
+
+    async def list_faults(request: Request) -> Response:
+        return JSONResponse({"rules": state.faults.rules()})
+
+    async def clear_faults(request: Request) -> Response:
+        state.faults.clear()
+        return Response(status_code=204)
+
+    async def remove_fault(request: Request) -> Response:
+        rule_id = request.path_params["id"]
+        if not state.faults.remove(rule_id):
+            raise KsefApiError(404, None, f"Nie ma reguły awarii {rule_id}.")
+        return Response(status_code=204)
+
     async def ca_pem(request: Request) -> Response:
         return Response(state.ca.certificate_pem(), media_type="application/x-pem-file")
 
@@ -142,6 +174,24 @@ def admin_routes(state: EmulatorState) -> list[BaseRoute]:
         Route("/step", step, methods=["POST"]),
         Route("/clock", clock, methods=["POST"]),
         Route("/keys/rotate", rotate, methods=["POST"]),
+        Route("/faults", add_faults, methods=["POST"]),
+        Route("/faults", list_faults, methods=["GET"]),
+        Route("/faults", clear_faults, methods=["DELETE"]),
+        Route("/faults/{id}", remove_fault, methods=["DELETE"]),
         seed_route(state),
         peppol_admin_route(state),
     ]
+
+
+def _fault_specs(body: object) -> tuple[list[object], int | None]:
+    """The rules of a ``POST /_emulator/faults`` body and the optional new seed."""
+    if isinstance(body, list):
+        return list(body), None
+    if isinstance(body, dict) and "kind" in body:
+        return [body], None
+    if isinstance(body, dict) and isinstance(body.get("rules", []), list):
+        seed = body.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise validation_error("seed: oczekiwano liczby całkowitej.")
+        return list(body.get("rules", [])), seed
+    raise validation_error("Oczekiwano reguły awarii, listy reguł albo {rules, seed}.")

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .app import bearer, client_ip, json_body, path_ids
+from .app import XML_MEDIA_TYPES, bearer, client_ip, json_body, path_ids, request_body
 from .errors import validation_error
 from .state import EmulatorState
 
@@ -46,7 +46,7 @@ def _xades_routes(state: EmulatorState) -> list[BaseRoute]:
             if raw.lower() not in _BOOLEANS:
                 raise validation_error("verifyCertificateChain: oczekiwano true lub false.")
             verify_chain = _BOOLEANS[raw.lower()]
-        body = await request.body()
+        body = await request_body(request, XML_MEDIA_TYPES)
         init = state.auth.init_xades_auth(body, client_ip(request), verify_chain=verify_chain)
         return JSONResponse(init, 202)
 

@@ -87,9 +87,14 @@ def isoformat(value: dt.datetime) -> str:
 
     >>> isoformat(dt.datetime(2025, 7, 11, 12, 23, 56, 15430, tzinfo=dt.UTC))
     '2025-07-11T12:23:56.0154300+00:00'
+    >>> isoformat(dt.datetime(999, 1, 1, tzinfo=dt.UTC))
+    '0999-01-01T00:00:00.0000000+00:00'
     """
     value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond:06d}0+00:00"
+    # strftime's %Y does not pad years below 1000 on every platform; RFC 3339 wants four digits.
+    return (
+        f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S.") + f"{value.microsecond:06d}0+00:00"
+    )
 
 
 def parse_datetime(text: str) -> dt.datetime:
@@ -97,6 +102,10 @@ def parse_datetime(text: str) -> dt.datetime:
 
     >>> parse_datetime("2025-07-11T12:23:56.0154302+00:00").microsecond
     15430
+    >>> parse_datetime("0001-01-01T00:00:00+01:00")
+    Traceback (most recent call last):
+    ...
+    ValueError: date-time out of range: '0001-01-01T00:00:00+01:00'
     """
     text = text.strip().replace("Z", "+00:00")
     main, _, frac_tz = text.partition(".")
@@ -107,7 +116,10 @@ def parse_datetime(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=WARSAW)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
+        raise ValueError(f"date-time out of range: {text[:40]!r}") from None
 
 
 def warsaw_date(value: dt.datetime) -> dt.date:

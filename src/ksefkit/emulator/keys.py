@@ -124,9 +124,10 @@ class EmulatorKeys:
 
     def ensure(self) -> None:
         """Create one key per usage if the store has none (first start)."""
-        for usage in (TOKEN_KEY, SYMMETRIC_KEY):
-            if not self._active(usage):
-                self._create(usage)
+        with self._store.tx():  # both keys or none
+            for usage in (TOKEN_KEY, SYMMETRIC_KEY):
+                if not self._active(usage):
+                    self._create(usage)
 
     def certificates(self) -> list[dict[str, Any]]:
         """``GET /security/public-key-certificates``: every non-withdrawn key, newest first."""

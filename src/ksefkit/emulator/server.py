@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = ["ThreadedServer", "TlsFiles", "make_tls_files", "serve"]
+
+
+def _no_delay(sock: socket.socket) -> None:
+    """Disable Nagle on the listening socket (accepted connections inherit it).
+
+    uvicorn writes a response's head and body separately and does not set ``TCP_NODELAY`` on
+    sockets it is handed; on a keep-alive connection the body then waits for the client's
+    delayed ACK, about 40 ms per request on Linux.
+    """
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class ThreadedServer:
@@ -38,6 +49,7 @@ class ThreadedServer:
 
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        _no_delay(self._sock)
         self._sock.bind((host, port))
         self.host, self.port = host, self._sock.getsockname()[1]
         scheme = "https" if uvicorn_kw.get("ssl_certfile") else "http"
@@ -142,24 +154,54 @@ def serve(
     public_url: str | None = None,
     seed: bool = True,
     processing: str = "background",
+    *,
+    db_path: str | Path | None = None,
+    processing_delay: float = 0.0,
+    rate_limits: str = "off",
+    faults: list[str] | None = None,
+    fault_seed: int | None = None,
 ) -> None:
     """Run the emulator in the foreground until interrupted (``ksefkit emulator serve``).
 
-    The database is ``<data_dir>/emulator.sqlite3``; the first start seeds a test company
-    and prints its NIP and KSeF token (shown once: it is a credential for this emulator).
+    The database is ``db_path`` (default ``<data_dir>/emulator.sqlite3``; batch parts and
+    export packages live next to it in ``<stem>-storage``). Starting again on the same file
+    resumes everything: keys, CA, subjects, tokens, sessions and the work left pending, even
+    after ``kill -9`` (see :mod:`ksefkit.emulator.store`). The first start seeds a test
+    company and prints its NIP and KSeF token (shown once: it is a credential for this
+    emulator). ``port=0`` picks a free port; the printed URL has the real one.
+    ``rate_limits``, ``faults`` (``--fault`` specs) and ``fault_seed`` are the
+    :class:`~ksefkit.emulator.state.EmulatorConfig` fields of the same names.
+
+    >>> serve(port=0, db_path="/tmp/emulator.db")  # doctest: +SKIP
     """
     import uvicorn
 
+    from . import crash
     from .app import create_app
     from .state import EmulatorState
 
     root = Path(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    database = Path(db_path) if db_path is not None else root / "emulator.sqlite3"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    hook = crash.armed()  # a typo in the test hook fails here, not silently later
+    # Bind before printing so port 0 reports the port it really got.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    _no_delay(sock)
+    sock.bind((host, port))
+    # Listen at once: a client that read the printed URL may connect before uvicorn has
+    # started; the kernel queues it in the backlog instead of refusing it.
+    sock.listen(2048)
+    port = sock.getsockname()[1]
     state = EmulatorState(
-        db_path=str(root / "emulator.sqlite3"),
+        db_path=str(database),
         public_url=public_url,
         processing=processing,
+        processing_delay=processing_delay,
         reuse_keys=False,
+        rate_limits=rate_limits,
+        faults=list(faults or []),
+        fault_seed=fault_seed,
     )
     scheme = "https" if tls else "http"
     base = public_url or f"{scheme}://{host}:{port}"
@@ -168,14 +210,23 @@ def serve(
         subject = state.create_subject()
         print(f"Seeded test company NIP {subject.nip}")
         print(f"KSeF token: {subject.token}")
+    print(f"Database:  {database}")
     print(f"KSeF API:  {base}/v2")
     print(f"Admin:     POST {base}/_emulator/subjects to create more companies")
+    if hook:
+        print(f"Test hook: {crash.ENV}={hook} (the process dies there)")
+    print(f"Rate limits: {rate_limits}")
+    for rule in state.faults.rules():
+        print(f"Fault {rule['id']}: {rule}")
     kw: dict[str, Any] = {}
     if tls:
         files = make_tls_files(root)
         kw = {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
         print(f"TLS CA certificate: {files.ca}")
+    sys.stdout.flush()  # whoever started us with --port 0 reads the URL now
+    config = uvicorn.Config(create_app(state), log_level="info", **kw)
     try:
-        uvicorn.run(create_app(state), host=host, port=port, log_level="info", **kw)
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
+        sock.close()
         state.close()

@@ -35,7 +35,9 @@ from .backends.testdata import TestData
 from .backends.tokens import TokensBackend
 from .ca import EmulatorCA, load_pem_certificates
 from .clock import Clock, ManualClock, SystemClock, warsaw_date
+from .faults import Faults
 from .keys import EmulatorKeys
+from .ratelimit import RateLimiter
 from .store import Store
 from .upo import UpoSigner
 
@@ -127,6 +129,18 @@ class EmulatorConfig:
     export_link_lifetime: float = 3600
     export_package_lifetime: float = 3 * 24 * 3600
     export_status_lifetime: float = 7 * 24 * 3600
+    #: largest request body the API reads (larger: 400/21405). 10 MB is well above the largest
+    #: legitimate request: an online invoice with attachments (3 MB) encrypted, in Base64.
+    max_request_body: int = 10_000_000
+    #: API rate limits (:mod:`~ksefkit.emulator.ratelimit`): "off" (enforced only for
+    #: contexts that ask via /testdata/rate-limits*), "production" (the PRD table) or a
+    #: mapping group -> {perSecond?, perMinute?, perHour?} merged over the PRD table.
+    rate_limits: str | dict[str, Any] = "off"
+    #: fault rules active from the start (mappings or ``--fault`` strings, see
+    #: :mod:`~ksefkit.emulator.faults`); ``reset()`` returns to them.
+    faults: list[Any] = field(default_factory=list)
+    #: seed of the fault RNG (None: unseeded).
+    fault_seed: int | None = None
 
 
 class IdFactory:
@@ -183,9 +197,10 @@ class EmulatorState:
         base = config or EmulatorConfig()
         self.config = dataclasses.replace(base, **overrides) if overrides else base
         self.clock: Clock = clock or SystemClock()
-        seed = self.config.random_seed
-        self.ids = ids or IdFactory(None if seed is None else random.Random(seed))
+        self.faults = Faults(self.config.fault_seed, self.config.faults)
+        self.rate_limiter = RateLimiter(self.clock, self.config.rate_limits)
         self.store = Store(self.config.db_path)
+        self.ids = ids or IdFactory(self._seeded_rng())
         self.keys = EmulatorKeys(self.store, self.clock, reuse=self.config.reuse_keys)
         self.keys.ensure()
         self.jwt_secret = self._persisted_secret()
@@ -208,8 +223,10 @@ class EmulatorState:
         self.peppol = PeppolRegistry(self)
         self.collective = CollectiveIdentifiers(self)
         self._closed = False
+        if self.config.db_path != ":memory:":
+            self.sweep_files()
         if self.config.processing == "background":
-            self.processor.start_worker()
+            self.processor.start_worker()  # resumes whatever a previous run left pending
 
     @property
     def receiver_name(self) -> str:
@@ -300,13 +317,29 @@ class EmulatorState:
             raise TypeError("the emulator clock is not a ManualClock")
         return self.clock.advance(seconds)
 
-    def reset(self) -> None:
-        """Forget every subject, token, session and invoice; keys and secrets stay."""
+    def sweep_files(self) -> int:
+        """Remove files a killed emulator left behind (partial uploads, finished sessions'
+        and exports' directories); runs on start for a file database. Returns the count.
+
+        Meant for start-up only: a part upload in flight would lose its temporary file.
+
+        >>> EmulatorState().sweep_files()
+        0
+        """
         with self.processor.paused():
-            self.store.wipe()
-            self.store.run("DELETE FROM meta WHERE key = 'permanent_storage_hwm'")  # fresh HWM
+            return self.batch.storage.sweep() + self.exports.sweep()
+
+    def reset(self) -> None:
+        """Forget every subject, token, session and invoice, rate-limit counters and
+        overrides; faults return to the configured ones. Keys and secrets stay."""
+        with self.processor.paused():
+            with self.store.tx():  # rows and the HWM go together
+                self.store.wipe()
+                self.store.run("DELETE FROM meta WHERE key = 'permanent_storage_hwm'")
             self.batch.wipe_files()
             self.exports.wipe_files()
+        self.faults.reset()
+        self.rate_limiter.reset()
 
     def close(self) -> None:
         """Stop the worker and close the database (idempotent)."""
@@ -322,6 +355,20 @@ class EmulatorState:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _seeded_rng(self) -> random.Random | None:
+        seed = self.config.random_seed
+        if seed is None:
+            return None
+        if self.config.db_path == ":memory:":
+            return random.Random(seed)
+        # A restarted emulator must not hand out the ids of its previous runs again (primary
+        # keys): each start on the same file draws from its own, still reproducible, stream.
+        with self.store.tx():
+            row = self.store.get_meta("starts")
+            starts = int(row) if row is not None else 0
+            self.store.set_meta("starts", str(starts + 1).encode())
+        return random.Random(seed) if starts == 0 else random.Random(f"{seed}/{starts}")
 
     def _persisted_secret(self) -> bytes:
         secret = self.store.get_meta("jwt_secret")

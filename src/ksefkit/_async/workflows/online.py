@@ -4,18 +4,27 @@
 ...     sent = await session.send(xml)
 ...     status = await session.wait_for_invoice(sent.reference_number)
 ...     upo = await session.invoice_upo(sent.reference_number)
+
+Nothing lost, nothing sent twice: when sending an invoice fails ambiguously (the connection
+broke after the request left, the answer timed out, a 5xx) KSeF may have received it. The
+session then looks the invoice up by its SHA-256 hash in the session's invoice list before
+anything is resent: found, it is the send's result; not found, it is sent again (within the
+retry policy's attempts). A blind resend would come back as a 440 duplicate.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from ... import _polling
 from ..._config import MAX_INVOICE_SIZE
+from ..._retry import Decision
 from ...crypto import KeyUsage, SymmetricKey, encrypt_invoice, encryption_info
-from ...errors import BadRequest, ConfigurationError, InvoiceRejected, SessionFailed
+from ...errors import BadRequest, ConfigurationError, InvoiceRejected, KsefError, SessionFailed
 from ...formcodes import FormCode
 from ...models import (
     EncryptionInfo,
@@ -26,12 +35,19 @@ from ...models import (
 from ...preflight import check_invoice
 from ...state import OnlineSessionState
 from .._wait import poll_until
+from ..resources.sessions import SEND_INVOICE
 
 if TYPE_CHECKING:
     from ..client import AsyncClient
 
+log = logging.getLogger("ksefkit.online")
+
 UNKNOWN_KEY_ID = 21470
 SESSION_IN_PROGRESS = (100, 150, 170)
+
+
+#: pageSize of the reconciling lookup (the maximum of ``GET /sessions/{ref}/invoices``).
+LOOKUP_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,9 @@ class AsyncOnlineSession:
         self.validate_schema = validate_schema
         self.max_invoice_size = max_invoice_size
         self._state = state
+        #: Reference numbers this object's sends returned: a lookup after an ambiguous
+        #: failure must not mistake an earlier send of the same content for this one.
+        self._sent: set[str] = set()
 
     def __repr__(self) -> str:
         ref = self._state.reference_number if self._state else "not opened"
@@ -146,6 +165,11 @@ class AsyncOnlineSession:
         Pre-flight checks (encoding, size, XSD of the session's form code) run first unless
         the session was created with ``preflight=False``; they raise
         :class:`~ksefkit.errors.PreflightError` listing every problem.
+
+        After an ambiguous failure the invoice is looked up by its hash in the session
+        before it is sent again (see the module docstring), so a retried send never makes a
+        duplicate. When every attempt failed and KSeF does not list the invoice, the last
+        error is raised (with a note saying so).
         """
         state = self.state
         if self.preflight:
@@ -160,10 +184,64 @@ class AsyncOnlineSession:
         request = SendInvoiceRequest.model_validate(
             encrypted.to_wire(offline_mode, hash_of_corrected_invoice)
         )
-        response = await self._client.sessions.send_invoice(state.reference_number, request)
-        return SentInvoice(
-            response.reference_number, encrypted.invoice_hash, encrypted.invoice_size, file_name
-        )
+        reference = await self._deliver(request, encrypted.invoice_hash)
+        self._sent.add(reference)
+        return SentInvoice(reference, encrypted.invoice_hash, encrypted.invoice_size, file_name)
+
+    async def _deliver(self, request: SendInvoiceRequest, invoice_hash: str) -> str:
+        """POST the invoice; after an ambiguous failure, reconcile before sending again."""
+        policy = self._client.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._client.sessions.send_invoice(self.reference_number, request)
+                return response.reference_number
+            except KsefError as error:
+                if policy.classify(SEND_INVOICE, error, attempt) is not Decision.RECONCILE:
+                    raise
+                # Give KSeF a moment to finish what it may be doing with the first request.
+                await _polling.async_sleep(policy.delay(error, attempt))
+                found: str | None = None
+                try:
+                    found = await self._lookup(invoice_hash)
+                except KsefError as lookup_error:
+                    # Not knowing is not "not there": never resend on a failed lookup.
+                    error.add_note(f"looking the invoice up in the session failed: {lookup_error}")
+                    raise error from error.__cause__
+                if found is not None:
+                    log.info(
+                        "invoice %s reached KSeF despite %s: reconciled as %s (not sent again)",
+                        invoice_hash,
+                        error,
+                        found,
+                    )
+                    return found
+                if attempt >= policy.max_attempts:
+                    error.add_note(
+                        f"the invoice (hash {invoice_hash}) is not in session "
+                        f"{self.reference_number} after {attempt} attempt(s)"
+                    )
+                    raise
+                log.info(
+                    "invoice %s not in session %s after %s: sending again (attempt %d)",
+                    invoice_hash,
+                    self.reference_number,
+                    error,
+                    attempt + 1,
+                )
+
+    async def _lookup(self, invoice_hash: str) -> str | None:
+        """The reference number of an invoice of this session with ``invoice_hash`` (Base64
+        SHA-256 of the invoice XML, every page of the list) that :meth:`send` did not already
+        return, or None."""
+        # The largest page KSeF allows: a lookup costs one request per thousand invoices
+        # (sessionInvoiceList is one of the tightest rate-limit groups).
+        pages = self._client.sessions.invoices(self.reference_number, page_size=LOOKUP_PAGE_SIZE)
+        async for item in pages:
+            if item.invoice_hash == invoice_hash and item.reference_number not in self._sent:
+                return item.reference_number
+        return None
 
     async def send_and_wait(
         self,

@@ -30,12 +30,17 @@ from ...models import (
 from .._transport import TimeoutTypes
 from ._base import Resource
 
-OPEN_ONLINE = Operation("POST", "/sessions/online")
-SEND_INVOICE = Operation("POST", "/sessions/online/{ref}/invoices")
+# Not idempotent, but a repeat is harmless: a session opened by a lost first attempt holds no
+# invoices, processes nothing and expires by itself (see ksefkit._retry), so retry.
+OPEN_ONLINE = Operation("POST", "/sessions/online", idempotent=True)
+# An ambiguous failure is settled by looking the invoice up by its hash in the session
+# (OnlineSession.send) before it is sent again: a blind resend would be a 440 duplicate.
+SEND_INVOICE = Operation("POST", "/sessions/online/{ref}/invoices", reconcile=True)
 # Closing twice is harmless (the second call gets 21180), so a retry is safe.
 CLOSE_ONLINE = Operation("POST", "/sessions/online/{ref}/close", idempotent=True)
-# Opening twice would leave a second session behind: only a connect failure is retried.
-OPEN_BATCH = Operation("POST", "/sessions/batch")
+# Like OPEN_ONLINE: a batch session opened by a lost attempt gets no parts and is cancelled
+# when its upload window passes; nothing of it is ever processed.
+OPEN_BATCH = Operation("POST", "/sessions/batch", idempotent=True)
 # Closing twice is harmless too (21180); a lost answer is settled by the session status.
 CLOSE_BATCH = Operation("POST", "/sessions/batch/{ref}/close", idempotent=True)
 LIST = Operation("GET", "/sessions")
@@ -250,8 +255,14 @@ class Sessions(Resource):
         )
 
     def download_upo(self, url: str, *, timeout: TimeoutTypes = None) -> bytes:
-        """A UPO from a pre-signed ``downloadUrl`` (no token sent), hash verified."""
-        response = self._http.download(url, timeout=timeout, headers=XML_ACCEPT)
+        """A UPO from a pre-signed ``downloadUrl`` (no token sent), hash verified.
+
+        A refused link raises :class:`~ksefkit.errors.StorageError` (``expired`` on 403: ask
+        for the status again, KSeF makes a new link each time).
+        """
+        response = self._http.download(
+            url, timeout=timeout, headers=XML_ACCEPT, what="download of the UPO"
+        )
         check_meta_hash(response.content, response.headers.get("x-ms-meta-hash"), what="UPO")
         return response.content
 

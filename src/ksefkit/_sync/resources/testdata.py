@@ -23,18 +23,21 @@ from typing import TypeVar
 from ..._http import AuthKind, Operation
 from ...errors import ConfigurationError
 from ...models import (
+    ApiRateLimitsOverride,
     AttachmentPermissionGrantRequest,
     AttachmentPermissionRevokeRequest,
     BatchSessionContextLimitsOverride,
     BatchSessionEffectiveContextLimits,
     BlockContextAuthenticationRequest,
     CertificateSubjectLimitsOverride,
+    EffectiveApiRateLimits,
     EffectiveContextLimits,
     EnrollmentSubjectLimitsOverride,
     OnlineSessionContextLimitsOverride,
     OnlineSessionEffectiveContextLimits,
     PersonCreateRequest,
     PersonRemoveRequest,
+    SetRateLimitsRequest,
     SetSessionLimitsRequest,
     SetSubjectLimitsRequest,
     SubjectCreateRequest,
@@ -50,6 +53,7 @@ from ...models import (
     UnblockContextAuthenticationRequest,
 )
 from ...permissions import Identifier
+from .._limiter import RATE_LIMITS
 from .._transport import TimeoutTypes
 from ._base import Resource
 
@@ -81,6 +85,10 @@ DISABLE_ATTACHMENTS = Operation(
 )
 #: Read by :meth:`TestData.set_session_limits` to keep the side it is not asked to change.
 CONTEXT_LIMITS = Operation("GET", "/limits/context")
+# Setting the same limits twice, or restoring twice, leaves the same state.
+SET_RATE_LIMITS = Operation("POST", "/testdata/rate-limits", idempotent=True)
+RESET_RATE_LIMITS = Operation("DELETE", "/testdata/rate-limits", idempotent=True)
+PRODUCTION_RATE_LIMITS = Operation("POST", "/testdata/rate-limits/production", idempotent=True)
 
 Override = TypeVar(
     "Override", OnlineSessionContextLimitsOverride, BatchSessionContextLimitsOverride
@@ -269,6 +277,58 @@ class TestData(Resource):
         """
         self._http.request(RESET_SESSION_LIMITS, timeout=timeout)
 
+    def set_rate_limits(
+        self,
+        limits: ApiRateLimitsOverride | Mapping[str, tuple[int, int, int] | Mapping[str, int]],
+        *,
+        timeout: TimeoutTypes = None,
+    ) -> None:
+        """``POST /testdata/rate-limits``: API rate limits of the current context.
+
+        KSeF takes every group at once; given a mapping, the groups it does not name keep
+        their effective values (read with ``GET /rate-limits`` first). Groups are named as
+        the API names them (``"invoiceSend"``) or as the model's attributes
+        (``"invoice_send"``); values are ``(per_second, per_minute, per_hour)`` or a mapping of
+        some of them. A client with ``rate_limits="auto"`` reads the new limits after its next
+        429 or login.
+
+        >>> client.testdata.set_rate_limits({"invoiceSend": (2, 10, 100)})  # doctest: +SKIP
+        """
+        if isinstance(limits, ApiRateLimitsOverride):
+            body = SetRateLimitsRequest(rate_limits=limits)
+        else:
+            current = self._get_model(EffectiveApiRateLimits, RATE_LIMITS, timeout=timeout)
+            table = current.to_wire()
+            for name, value in limits.items():
+                key = _rate_group(name, table)
+                if isinstance(value, Mapping):
+                    for field, number in value.items():
+                        table[key][_camel(field)] = number
+                else:
+                    per_second, per_minute, per_hour = value
+                    table[key] = {
+                        "perSecond": per_second,
+                        "perMinute": per_minute,
+                        "perHour": per_hour,
+                    }
+            body = SetRateLimitsRequest.model_validate({"rateLimits": table})
+        self._http.request(SET_RATE_LIMITS, json=body.to_wire(), timeout=timeout)
+
+    def use_production_rate_limits(self, *, timeout: TimeoutTypes = None) -> None:
+        """``POST /testdata/rate-limits/production``: the production limits for the current
+        context (TEST's own defaults are looser).
+
+        >>> client.testdata.use_production_rate_limits()  # doctest: +SKIP
+        """
+        self._http.request(PRODUCTION_RATE_LIMITS, timeout=timeout)
+
+    def reset_rate_limits(self, *, timeout: TimeoutTypes = None) -> None:
+        """``DELETE /testdata/rate-limits``: back to the environment's default rate limits.
+
+        >>> client.testdata.reset_rate_limits()  # doctest: +SKIP
+        """
+        self._http.request(RESET_RATE_LIMITS, timeout=timeout)
+
     def set_certificate_limits(
         self,
         *,
@@ -416,6 +476,23 @@ def _override(
     if unknown:
         raise ConfigurationError(f"unknown session limit fields: {', '.join(unknown)}")
     return model.model_validate({**current.model_dump(), **(wanted or {})})
+
+
+def _camel(name: str) -> str:
+    """``per_second`` -> ``perSecond`` (camelCase names pass unchanged).
+
+    >>> _camel("invoice_export_status"), _camel("perHour")
+    ('invoiceExportStatus', 'perHour')
+    """
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _rate_group(name: str, table: Mapping[str, object]) -> str:
+    key = _camel(name)
+    if key not in table:
+        raise ConfigurationError(f"unknown rate-limit group {name!r}; known: {', '.join(table)}")
+    return key
 
 
 def _authorized(identifier: Identifier) -> TestDataAuthorizedIdentifier:

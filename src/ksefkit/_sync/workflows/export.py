@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ... import _parallel, _polling
+from ..._http import AuthKind, Operation, map_storage_error, redact_url
+from ..._retry import DEFAULT_RETRY, Decision, RetryPolicy
 from ...crypto import (
     KeyUsage,
     SymmetricKey,
@@ -57,7 +59,6 @@ from ...models.invoices import (
     InvoicePackagePart,
     InvoiceQueryFilters,
 )
-from .._upload import redact_url
 from .._wait import poll_until
 
 if TYPE_CHECKING:
@@ -74,7 +75,6 @@ EXPIRED = 210
 CHUNK_SIZE = 256 * 1024
 #: How many times one part's link is renewed after storage refused it (403).
 LINK_RENEWALS = 3
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 #: ``on_phase(phase)``: ``"created"``, ``"ready"``, ``"downloaded"``, ``"unpacked"``.
 PhaseHook = Callable[[str], None]
@@ -260,9 +260,7 @@ def download_parts(
         target = work / f"part-{part.ordinal_number:04d}.aes"
         for renewal in range(LINK_RENEWALS + 1):
             try:
-                download_part(
-                    http, part, target, max_attempts=retry.max_attempts, counter=counter
-                )
+                download_part(http, part, target, retry=retry, counter=counter)
                 return part.ordinal_number
             except StorageError as error:
                 if error.status_code != 403 or renewal == LINK_RENEWALS:
@@ -289,10 +287,19 @@ def download_part(
     part: InvoicePackagePart,
     target: Path,
     *,
-    max_attempts: int = 3,
+    retry: RetryPolicy = DEFAULT_RETRY,
     counter: _parallel.HighWaterProgress | None = None,
 ) -> None:
-    """GET one part to ``target`` in chunks (no token sent), checking its size and hash."""
+    """GET one part to ``target`` in chunks (no token sent), checking its size and hash.
+
+    Transport errors, corrupt transfers and storage's 408/429/5xx are retried as ``retry``
+    decides (the one retry decider); an expired link (403) raises
+    :class:`~ksefkit.errors.StorageError` for the caller to renew it.
+    """
+    # A download changes nothing: it is idempotent whatever went wrong.
+    operation = Operation(
+        part.method or "GET", redact_url(part.url), AuthKind.NONE, idempotent=True
+    )
     attempt = 0
     while True:
         attempt += 1
@@ -300,12 +307,17 @@ def download_part(
             _download_once(http, part, target, counter)
             return
         except (TransportError, StorageError, IntegrityError) as error:
-            retryable = isinstance(error, TransportError | IntegrityError) or (
-                isinstance(error, StorageError) and error.status_code in RETRY_STATUSES
-            )
-            if not retryable or attempt >= max_attempts:
+            if retry.classify(operation, error, attempt) is not Decision.RETRY:
                 raise
-            _polling.sync_sleep(min(0.2 * 2**attempt, 5.0))
+            delay = retry.delay(error, attempt)
+            log.info(
+                "retrying export part %d after %s (attempt %d, %.2fs)",
+                part.ordinal_number,
+                error,
+                attempt,
+                delay,
+            )
+            _polling.sync_sleep(delay)
 
 
 def _download_once(
@@ -324,13 +336,10 @@ def _download_once(
         try:
             if response.status_code >= 400:
                 response.read()
-                raise StorageError(
-                    f"download of export part {part.ordinal_number} from {redact_url(part.url)}"
-                    f" failed (HTTP {response.status_code})"
-                    + (": the link expired" if response.status_code == 403 else ""),
-                    status_code=response.status_code,
+                raise map_storage_error(
+                    response,
+                    f"download of export part {part.ordinal_number} from {redact_url(part.url)}",
                     ordinal_number=part.ordinal_number,
-                    expired=response.status_code == 403,
                 )
             with target.open("wb") as out:
                 for chunk in response.iter_bytes(CHUNK_SIZE):

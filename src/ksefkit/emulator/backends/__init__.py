@@ -12,14 +12,17 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationError
 
 from ...identifiers import KSEF_NUMBER_V1_RE, REFERENCE_NUMBER_RE
 from ..errors import bad_request, validation_error
 
 __all__ = [
+    "Base64Str",
+    "ChallengeStr",
+    "Sha256Base64",
     "b64decode_strict",
     "check_ksef_number",
     "check_reference_number",
@@ -140,6 +143,28 @@ def int_query(value: object, name: str, *, default: int, low: int, high: int | N
         bounds = f"{low}-{high}" if high is not None else f"co najmniej {low}"
         raise validation_error(f"{name}: dozwolone wartości {bounds}.")
     return number
+
+
+def _base64(text: str) -> str:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("nieprawidłowy format Base64") from None
+    return text
+
+
+# Field types of request models for the spec's string formats, so that a value breaking its
+# schema is the model binding's 400/21405 (as in KSeF), before any rule of the operation looks
+# at it (an unknown key id, a size or hash mismatch).
+
+#: ``format: byte`` — standard Base64, padding required.
+Base64Str = Annotated[str, AfterValidator(_base64)]
+#: ``Sha256HashBase64`` and key ids (``publicKeyId``): 44 characters of Base64.
+Sha256Base64 = Annotated[
+    str, StringConstraints(min_length=44, max_length=44), AfterValidator(_base64)
+]
+#: ``Challenge``: 36 characters.
+ChallengeStr = Annotated[str, StringConstraints(min_length=36, max_length=36)]
 
 
 def dumps(value: object) -> str:

@@ -30,7 +30,7 @@ from .. import jwt
 from ..clock import isoformat, parse_datetime
 from ..errors import KsefApiError, bad_request, forbidden, gone, unauthorized, validation_error
 from ..keys import TOKEN_KEY
-from . import b64decode_strict, dumps, loads_list, parse_body
+from . import Base64Str, ChallengeStr, Sha256Base64, b64decode_strict, dumps, loads_list, parse_body
 from .ippolicy import enforce as enforce_ip_policy
 from .ippolicy import policy_from
 from .rights import OWNER_PERMISSIONS
@@ -96,10 +96,10 @@ class _ContextIdentifier(BaseModel):
 
 
 class _InitTokenRequest(BaseModel):
-    challenge: str
+    challenge: ChallengeStr
     contextIdentifier: _ContextIdentifier
-    encryptedToken: str
-    publicKeyId: str | None = None
+    encryptedToken: Base64Str
+    publicKeyId: Sha256Base64 | None = None
     authorizationPolicy: dict[str, Any] | None = None
 
 

@@ -20,12 +20,19 @@ Rules only (no HTTP). The lifecycle of a batch session row (``sessions.session_t
 * finish (no invoice left at 100): 200 with session UPO pages if any invoice succeeded, else 445.
 * 12 h without close → 440 "Przekroczono czas wysyłki" (lazily on every session lookup and in
   the worker). Files of a session are removed once it reaches a final status.
+
+Restarts: the stage says what is left to do. A package interrupted while unpacking (stage still
+``closed``) is decrypted and unpacked again from its parts, which are kept until the invoices
+are queued; the invoice rows and the stage ``unpacked`` commit together, the unpacked files
+having been fsynced first. Finishing writes the UPO pages and the final status in one
+transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -36,9 +43,11 @@ from pydantic import BaseModel, Field
 from ...crypto import SymmetricKey, encrypted_size
 from ...formcodes import FormCode
 from ..clock import isoformat, parse_datetime
+from ..crash import crash_point
 from ..errors import bad_request, validation_error
 from ..keys import SYMMETRIC_KEY
-from . import b64decode_strict, dumps, parse_body
+from ..store import fsync_dir
+from . import Base64Str, Sha256Base64, b64decode_strict, dumps, parse_body
 from .auth import Claims
 from .batch_storage import BatchStorage, PartUpload, StorageError
 from .unpack import PackageError, UnpackLimits, decrypt_parts, unpack
@@ -64,20 +73,20 @@ class _FormCodeBody(BaseModel):
 
 
 class _EncryptionBody(BaseModel):
-    encryptedSymmetricKey: str
-    initializationVector: str
-    publicKeyId: str | None = None
+    encryptedSymmetricKey: Base64Str
+    initializationVector: Base64Str
+    publicKeyId: Sha256Base64 | None = None
 
 
 class _PartBody(BaseModel):
     ordinalNumber: int = Field(ge=1)
     fileSize: int = Field(ge=1)
-    fileHash: str = Field(min_length=44, max_length=44)
+    fileHash: Sha256Base64
 
 
 class _BatchFileBody(BaseModel):
     fileSize: int = Field(ge=1, le=_MAX_PACKAGE)
-    fileHash: str = Field(min_length=44, max_length=44)
+    fileHash: Sha256Base64
     compressionType: Literal["Zip", "TarGz"] | None = None
     fileParts: list[_PartBody] = Field(min_length=1)
 
@@ -372,11 +381,18 @@ class BatchBackend:
         shutil.rmtree(entries_dir, ignore_errors=True)  # a restarted unpack starts afresh
         entries = unpack(archive, batch["compression"], entries_dir, limits)
         archive.unlink(missing_ok=True)
+        _fsync_entries(entries, entries_dir)
         return entries
 
     def _queue_invoices(self, session: Any, batch: Any, entries: list[Any]) -> None:
         reference = session["reference_number"]
         with self._store.tx():
+            if not self._store.run(
+                "UPDATE batch_sessions SET stage = 'unpacked' WHERE reference_number = ?"
+                " AND stage = 'closed'",
+                (reference,),
+            ):
+                return  # queued already: never insert the package's invoices twice
             for ordinal, entry in enumerate(entries, start=1):
                 self._store.run(
                     "INSERT INTO invoices (reference_number, session_reference, ordinal_number,"
@@ -397,10 +413,7 @@ class BatchBackend:
                         str(entry.path),
                     ),
                 )
-            self._store.run(
-                "UPDATE batch_sessions SET stage = 'unpacked' WHERE reference_number = ?",
-                (reference,),
-            )
+            crash_point("batch-unpack")
             self._touch(reference)
         for part in self._store.all(
             "SELECT path FROM batch_parts WHERE session_reference = ?", (reference,)
@@ -409,40 +422,53 @@ class BatchBackend:
                 Path(part["path"]).unlink(missing_ok=True)
 
     def _finish(self, reference: str) -> None:
-        session = self._store.one(
-            "SELECT * FROM sessions WHERE reference_number = ? AND status_code = 150",
-            (reference,),
-        )
-        if session is None:
-            return
-        accepted = self._store.all(
-            "SELECT * FROM invoices WHERE session_reference = ? AND status_code = 200"
-            " ORDER BY ordinal_number",
-            (reference,),
-        )
-        if not accepted:
-            self._end(reference, 445, "Błąd weryfikacji, brak poprawnych faktur")
-            return
+        # UPO pages and the final status commit together (re-checked inside the transaction);
+        # the files go only after the commit.
         with self._store.tx():
-            self._state.processor.write_upo_pages(session, accepted)
-            self._end(reference, 200, "Sesja wsadowa przetworzona pomyślnie")
+            session = self._store.one(
+                "SELECT * FROM sessions WHERE reference_number = ? AND status_code = 150",
+                (reference,),
+            )
+            if session is None:
+                return
+            accepted = self._store.all(
+                "SELECT * FROM invoices WHERE session_reference = ? AND status_code = 200"
+                " ORDER BY ordinal_number",
+                (reference,),
+            )
+            injected = self._state.faults.session_failure()
+            if injected is not None:  # an injected fault decides the outcome
+                self._set_end(
+                    reference, injected.code, injected.description, list(injected.details)
+                )
+            elif accepted:
+                self._state.processor.write_upo_pages(session, accepted)
+                crash_point("batch-upo")
+                self._set_end(reference, 200, "Sesja wsadowa przetworzona pomyślnie")
+            else:
+                self._set_end(reference, 445, "Błąd weryfikacji, brak poprawnych faktur")
+        self._drop_files(reference)
 
     def _end(
         self, reference: str, code: int, description: str, details: list[str] | None = None
     ) -> None:
         with self._store.tx():
-            self._state.processor.set_session_status(reference, code, description, details)
-            self._store.run(
-                "UPDATE batch_sessions SET stage = 'done' WHERE reference_number = ?",
-                (reference,),
-            )
-            # Invoices still waiting when the package failed are cancelled with the session.
-            self._store.run(
-                "UPDATE invoices SET status_code = 405, status_description = ?"
-                " WHERE session_reference = ? AND status_code = 100",
-                ("Przetwarzanie anulowane z powodu błędu sesji", reference),
-            )
+            self._set_end(reference, code, description, details)
         self._drop_files(reference)
+
+    def _set_end(
+        self, reference: str, code: int, description: str, details: list[str] | None = None
+    ) -> None:
+        self._state.processor.set_session_status(reference, code, description, details)
+        self._store.run(
+            "UPDATE batch_sessions SET stage = 'done' WHERE reference_number = ?", (reference,)
+        )
+        # Invoices still waiting when the package failed are cancelled with the session.
+        self._store.run(
+            "UPDATE invoices SET status_code = 405, status_description = ?"
+            " WHERE session_reference = ? AND status_code = 100",
+            ("Przetwarzanie anulowane z powodu błędu sesji", reference),
+        )
 
     def _touch(self, reference: str) -> None:
         self._store.run(
@@ -457,6 +483,15 @@ _PACKAGE_DESCRIPTIONS = {
     430: "Błąd dekompresji pierwotnego archiwum",
     435: "Błąd odszyfrowania zaszyfrowanych części archiwum",
 }
+
+
+def _fsync_entries(entries: list[Any], directory: Path) -> None:
+    """Unpacked invoices reach the disk before the rows that point to them commit."""
+    for entry in entries:
+        with open(entry.path, "rb") as f:
+            os.fsync(f.fileno())
+    for folder in {Path(e.path).parent for e in entries} | {directory, directory.parent}:
+        fsync_dir(folder)
 
 
 def _file_name(name: str) -> str:

@@ -5,7 +5,9 @@ Rules only (no HTTP; :mod:`ksefkit.emulator.storage_routes` serves them). Links 
 (session, ordinal, expiry, permission) with the emulator secret>``. An upload streams into
 ``<storage>/batch/<ref>/part-<n>.<random>.upload`` with size and SHA-256 counted on the way and
 is renamed to ``part-<n>.bin`` only when both match the declaration (a re-upload replaces the
-part; a failed one leaves the previous part in place). Errors are :class:`StorageError`
+part; a failed one leaves the previous part in place). The file is fsynced before the rename
+and the directory after it, both before the row recording the part commits and the 201 is
+sent: an acknowledged part survives a kill or a power loss. Errors are :class:`StorageError`
 (Azure Blob codes, see the routes module).
 
 Storage root: ``storage_dir`` when configured, else ``<db file stem>-storage`` next to a file
@@ -29,6 +31,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..clock import isoformat, parse_datetime
+from ..store import fsync_dir, fsync_file
 
 if TYPE_CHECKING:
     from ..state import EmulatorState
@@ -108,6 +111,36 @@ class BatchStorage:
     def drop_files(self, reference: str) -> None:
         """Remove one session's files (parts, package, unpacked invoices)."""
         shutil.rmtree(self.session_dir(reference), ignore_errors=True)
+
+    def sweep(self) -> int:
+        """Remove what a killed emulator left on disk; returns how many paths went.
+
+        Partial uploads (``*.upload``, never acknowledged), a half-written ``package.bin``
+        (rebuilt from the parts) and the directories of sessions that are finished or unknown
+        (killed between the final commit and the clean-up). Run on start, before the worker.
+        """
+        root = self.storage_root() / "batch"
+        if not root.is_dir():
+            return 0
+        live = {
+            r["reference_number"]
+            for r in self._store.all(
+                "SELECT reference_number FROM batch_sessions WHERE stage != 'done'"
+            )
+        }
+        removed = 0
+        for directory in root.iterdir():
+            if not directory.is_dir():
+                continue
+            if directory.name not in live:
+                shutil.rmtree(directory, ignore_errors=True)
+                removed += 1
+                continue
+            for leftover in [*directory.glob("*.upload"), directory / "package.bin"]:
+                if leftover.is_file():
+                    leftover.unlink()
+                    removed += 1
+        return removed
 
     # -- pre-signed links ------------------------------------------------------------------
 
@@ -208,6 +241,8 @@ class BatchStorage:
             if stage is None or stage["stage"] != "open":
                 raise _not_authorized()
             os.replace(temp, final)
+            fsync_dir(final.parent)
+            fsync_dir(final.parent.parent)  # the session directory may be new
             self._store.run(
                 "UPDATE batch_parts SET path = ?, uploaded_size = ?, uploaded_hash = ?,"
                 " uploaded_at = ?, etag = ? WHERE session_reference = ? AND ordinal_number = ?",
@@ -258,6 +293,7 @@ class PartUpload:
 
     def finish(self) -> str:
         """Check size and hash against the declaration, keep the part; returns the ETag."""
+        fsync_file(self._file)
         self._file.close()
         if self.size != self._part["file_size"]:
             raise _size_mismatch(self._part, str(self.size))

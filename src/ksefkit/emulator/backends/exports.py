@@ -21,6 +21,8 @@ Rules only (no HTTP; :mod:`ksefkit.emulator.export_routes` serves them). Lifecyc
   sr=b&sp=r&sig`` — HMAC-SHA256 with the emulator secret), valid ``export_link_lifetime``
   seconds but never past the package expiry. After ``packageExpirationDate`` the status is
   210 and the files are removed; after ``export_status_lifetime`` the status is 410.
+* restart: an export still at 100 is built again from scratch (its directory is emptied
+  first); parts are fsynced before the row says 200.
 
 The invoice query is :mod:`.metadata` (``query_invoices``); while that module is absent a
 minimal stand-in over the ``invoices`` table is used (seller/buyer NIP context, date range).
@@ -50,9 +52,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pydantic import BaseModel
 
 from ..clock import isoformat, parse_datetime
+from ..crash import crash_point
 from ..errors import KsefApiError, gone
 from ..keys import SYMMETRIC_KEY
-from . import b64decode_strict, dumps, parse_body
+from ..store import fsync_dir
+from . import Base64Str, Sha256Base64, b64decode_strict, dumps, parse_body
 from .auth import Claims
 from .batch_storage import StorageError
 from .metadata import query_invoices
@@ -94,9 +98,9 @@ _SAS_VERSION = "2025-01-05"
 
 
 class _EncryptionBody(BaseModel):
-    encryptedSymmetricKey: str
-    initializationVector: str
-    publicKeyId: str | None = None
+    encryptedSymmetricKey: Base64Str
+    initializationVector: Base64Str
+    publicKeyId: Sha256Base64 | None = None
 
 
 class _DateRangeBody(BaseModel):
@@ -150,10 +154,12 @@ class ExportsBackend:
         """``POST /invoices/exports`` → 201 ``{referenceNumber}`` (the build is a work item)."""
         req = parse_body(_ExportBody, body)
         raw_filters = body["filters"] if isinstance(body, dict) else {}
+        # The whole body is validated (21405) before its key is looked up (21470), as KSeF
+        # binds and validates the model before the operation runs.
+        self._validate_filters(claims, raw_filters)
         wrapped = b64decode_strict(req.encryption.encryptedSymmetricKey, "encryptedSymmetricKey")
         iv = b64decode_strict(req.encryption.initializationVector, "initializationVector")
         private = self._state.keys.private_key(SYMMETRIC_KEY, req.encryption.publicKeyId)
-        self._validate_filters(claims, raw_filters)
         subject_type = req.filters.subjectType
         if claims.context_type in _SELLER_ONLY_CONTEXTS and subject_type != "Subject1":
             raise KsefApiError(
@@ -301,6 +307,9 @@ class ExportsBackend:
             "isTruncated": truncated,
         }
         archive.unlink()
+        fsync_dir(directory)  # the parts (fsynced one by one) exist before the row says 200
+        fsync_dir(directory.parent)
+        crash_point("export-build")
         if truncated and included:
             field, source = _LAST_DATE[date_type]
             package[field] = included[-1][source]
@@ -426,6 +435,24 @@ class ExportsBackend:
     def wipe_files(self) -> None:
         """Remove every export's files (``reset``)."""
         shutil.rmtree(self._state.batch.storage.storage_root() / "exports", ignore_errors=True)
+
+    def sweep(self) -> int:
+        """Remove the directories a killed emulator left behind; returns how many went.
+
+        Only exports at 200 own files; one still at 100 is rebuilt from scratch, one that
+        ended or expired (killed before its clean-up) has nothing left to serve.
+        """
+        root = self._state.batch.storage.storage_root() / "exports"
+        if not root.is_dir():
+            return 0
+        ready = {
+            r["reference_number"]
+            for r in self._store.all("SELECT reference_number FROM exports WHERE status_code = 200")
+        }
+        stale = [d for d in root.iterdir() if d.is_dir() and d.name not in ready]
+        for directory in stale:
+            shutil.rmtree(directory, ignore_errors=True)
+        return len(stale)
 
     def part_url(self, reference: str, part_name: str, expiry: dt.datetime) -> str:
         """The path and SAS-like query of one part's download link."""

@@ -1,7 +1,9 @@
 """The asynchronous half of the emulator: auth verdicts, the invoice pipeline, session close.
 
 Work items are rows in a pending state (auth operation 100, invoice 100, session 170), so a
-restarted emulator resumes them. :class:`Processor` runs them according to the processing
+restarted emulator resumes them. Each item commits its result in one transaction guarded by
+that state: an item interrupted halfway (``kill -9``) is redone from the start, never applied
+twice. :class:`Processor` runs them according to the processing
 mode: ``immediate`` (inside the request that created them), ``background`` (a daemon worker
 thread, after ``processing_delay``) or ``manual`` (``state.step()``).
 
@@ -44,6 +46,7 @@ from ...identifiers import make_ksef_number
 from ...invoices.facts import InvoiceFacts, extract_facts
 from ...schemas import default_store
 from ..clock import isoformat, parse_datetime, warsaw_date
+from ..crash import crash_point
 from ..upo import UpoAuth, UpoDocument, UpoPage, build_upo
 from . import dumps
 from .metadata import storage_floor
@@ -77,6 +80,7 @@ class InvoiceVerdict(Exception):
         extensions: dict[str, str] | None = None,
         facts: InvoiceFacts | None = None,
         issue_date: dt.date | None = None,
+        description: str | None = None,
     ) -> None:
         super().__init__(code)
         self.code = code
@@ -86,6 +90,8 @@ class InvoiceVerdict(Exception):
         # P_1 even when the facts could not be trusted (an XSD failure): a rejected
         # invoice's offline status (auto-offline rule) decides if it may be corrected.
         self.issue_date = facts.issue_date if facts is not None else issue_date
+        #: replaces KSeF's description of ``code`` (injected faults)
+        self.description = description
 
 
 def encoding_problems(xml: bytes) -> list[str]:
@@ -116,7 +122,8 @@ class Processor:
         """New work exists: run it now (immediate), wake the worker (background) or wait."""
         mode = self._state.config.processing
         if mode == "immediate":
-            self.run_pending(respect_delay=False)
+            # An injected slow_processing delay holds work back even here (faults.py).
+            self.run_pending(respect_delay=self._state.faults.processing_delay() > 0)
         elif mode == "background":
             self._wake.set()
 
@@ -163,7 +170,8 @@ class Processor:
         now = self._state.clock.now()
         if not respect_delay:
             return now + dt.timedelta(days=36500)
-        return now - dt.timedelta(seconds=self._state.config.processing_delay)
+        delay = max(self._state.config.processing_delay, self._state.faults.processing_delay())
+        return now - dt.timedelta(seconds=delay)
 
     def _closable_sessions(self) -> list[Any]:
         return self._store.all(
@@ -224,6 +232,13 @@ class Processor:
             xml, facts = self._verify(row, session)
         except InvoiceVerdict as verdict:
             self._fail(row, verdict)
+            return
+        injected = self._state.faults.invoice_failure()
+        if injected is not None:  # an injected fault fails an invoice that would pass
+            failure = InvoiceVerdict(
+                injected.code, list(injected.details), facts=facts, description=injected.description
+            )
+            self._fail(row, failure)
             return
         self._accept(row, session, xml, facts)
 
@@ -363,23 +378,25 @@ class Processor:
 
     def _fail(self, row: Any, verdict: InvoiceVerdict) -> None:
         facts = verdict.facts
-        self._store.run(
-            "UPDATE invoices SET status_code = ?, status_description = ?, status_details = ?,"
-            " status_extensions = ?, invoice_number = ?, seller_nip = ?, invoice_type = ?,"
-            " issue_date = ?, encrypted = NULL WHERE reference_number = ? AND status_code = 100",
-            (
-                verdict.code,
-                _DESCRIPTIONS[verdict.code],
-                dumps(verdict.details),
-                dumps(verdict.extensions) if verdict.extensions else None,
-                facts.invoice_number if facts else None,
-                facts.seller_nip if facts else None,
-                facts.invoice_type if facts else None,
-                verdict.issue_date.isoformat() if verdict.issue_date else None,
-                row["reference_number"],
-            ),
-        )
-        self._touch(row["session_reference"])
+        with self._store.tx():
+            self._store.run(
+                "UPDATE invoices SET status_code = ?, status_description = ?, status_details = ?,"
+                " status_extensions = ?, invoice_number = ?, seller_nip = ?, invoice_type = ?,"
+                " issue_date = ?, encrypted = NULL"
+                " WHERE reference_number = ? AND status_code = 100",
+                (
+                    verdict.code,
+                    verdict.description or _DESCRIPTIONS[verdict.code],
+                    dumps(verdict.details),
+                    dumps(verdict.extensions) if verdict.extensions else None,
+                    facts.invoice_number if facts else None,
+                    facts.seller_nip if facts else None,
+                    facts.invoice_type if facts else None,
+                    verdict.issue_date.isoformat() if verdict.issue_date else None,
+                    row["reference_number"],
+                ),
+            )
+            self._touch(row["session_reference"])
 
     def _accept(self, row: Any, session: Any, xml: bytes, facts: InvoiceFacts) -> None:
         invoicing = parse_datetime(row["invoicing_date"])
@@ -404,27 +421,31 @@ class Processor:
             mode,
         )
         upo = self._sign_upo(session, [document], None)
-        self._store.run(
-            "UPDATE invoices SET status_code = 200, status_description = 'Sukces', xml = ?,"
-            " encrypted = NULL, ksef_number = ?, invoice_number = ?, seller_nip = ?,"
-            " invoice_type = ?, issue_date = ?, acquisition_date = ?,"
-            " permanent_storage_date = ?, invoicing_mode = ?, upo = ?"
-            " WHERE reference_number = ? AND status_code = 100",
-            (
-                xml,
-                number,
-                facts.invoice_number,
-                facts.seller_nip,
-                facts.invoice_type,
-                facts.issue_date.isoformat(),
-                isoformat(acquired),
-                isoformat(stored),
-                mode,
-                upo,
-                row["reference_number"],
-            ),
-        )
-        self._touch(row["session_reference"])
+        crash_point("invoice-accept")
+        # One transaction guarded by status 100: an invoice interrupted before the commit is
+        # redone with a fresh number and UPO; one that committed is never numbered again.
+        with self._store.tx():
+            self._store.run(
+                "UPDATE invoices SET status_code = 200, status_description = 'Sukces', xml = ?,"
+                " encrypted = NULL, ksef_number = ?, invoice_number = ?, seller_nip = ?,"
+                " invoice_type = ?, issue_date = ?, acquisition_date = ?,"
+                " permanent_storage_date = ?, invoicing_mode = ?, upo = ?"
+                " WHERE reference_number = ? AND status_code = 100",
+                (
+                    xml,
+                    number,
+                    facts.invoice_number,
+                    facts.seller_nip,
+                    facts.invoice_type,
+                    facts.issue_date.isoformat(),
+                    isoformat(acquired),
+                    isoformat(stored),
+                    mode,
+                    upo,
+                    row["reference_number"],
+                ),
+            )
+            self._touch(row["session_reference"])
 
     def _touch(self, session_reference: str) -> None:
         self._store.run(
@@ -435,26 +456,36 @@ class Processor:
     # -- session close ---------------------------------------------------------------------
 
     def _finish_session(self, reference: str) -> None:
-        session = self._store.one(
-            "SELECT * FROM sessions WHERE reference_number = ? AND status_code = 170", (reference,)
-        )
-        if session is None:
-            return
-        total = self._store.one(
-            "SELECT COUNT(*) AS n FROM invoices WHERE session_reference = ?", (reference,)
-        )
-        accepted = self._store.all(
-            "SELECT * FROM invoices WHERE session_reference = ? AND status_code = 200"
-            " ORDER BY ordinal_number",
-            (reference,),
-        )
+        # Read and write in one transaction: UPO pages and the final status land together or
+        # not at all, so a session interrupted here is finished again from scratch.
         with self._store.tx():
+            session = self._store.one(
+                "SELECT * FROM sessions WHERE reference_number = ? AND status_code = 170",
+                (reference,),
+            )
+            if session is None:
+                return
+            injected = self._state.faults.session_failure()
+            if injected is not None:  # an injected fault decides the outcome
+                self.set_session_status(
+                    reference, injected.code, injected.description, list(injected.details)
+                )
+                return
+            total = self._store.one(
+                "SELECT COUNT(*) AS n FROM invoices WHERE session_reference = ?", (reference,)
+            )
+            accepted = self._store.all(
+                "SELECT * FROM invoices WHERE session_reference = ? AND status_code = 200"
+                " ORDER BY ordinal_number",
+                (reference,),
+            )
             if not total or not total["n"]:
                 self.set_session_status(reference, 440, "Sesja anulowana", ["Nie przesłano faktur"])
             elif not accepted:
                 self.set_session_status(reference, 445, "Błąd weryfikacji, brak poprawnych faktur")
             else:
                 self.write_upo_pages(session, accepted)
+                crash_point("session-upo")
                 self.set_session_status(reference, 200, "Sesja interaktywna przetworzona pomyślnie")
 
     def set_session_status(

@@ -21,7 +21,15 @@ from .. import jwt
 from ..clock import isoformat, parse_datetime
 from ..errors import KsefApiError, bad_request, validation_error
 from ..keys import SYMMETRIC_KEY
-from . import b64decode_strict, check_reference_number, loads_list, paginate, parse_body
+from . import (
+    Base64Str,
+    Sha256Base64,
+    b64decode_strict,
+    check_reference_number,
+    loads_list,
+    paginate,
+    parse_body,
+)
 from .auth import Claims
 
 if TYPE_CHECKING:
@@ -50,9 +58,9 @@ class _FormCodeBody(BaseModel):
 
 
 class _EncryptionBody(BaseModel):
-    encryptedSymmetricKey: str
-    initializationVector: str
-    publicKeyId: str | None = None
+    encryptedSymmetricKey: Base64Str
+    initializationVector: Base64Str
+    publicKeyId: Sha256Base64 | None = None
 
 
 class _OpenOnlineBody(BaseModel):
@@ -61,13 +69,13 @@ class _OpenOnlineBody(BaseModel):
 
 
 class _SendInvoiceBody(BaseModel):
-    invoiceHash: str = Field(min_length=44, max_length=44)
+    invoiceHash: Sha256Base64
     invoiceSize: int = Field(ge=1)
-    encryptedInvoiceHash: str = Field(min_length=44, max_length=44)
+    encryptedInvoiceHash: Sha256Base64
     encryptedInvoiceSize: int = Field(ge=1)
-    encryptedInvoiceContent: str
+    encryptedInvoiceContent: Base64Str
     offlineMode: bool = False
-    hashOfCorrectedInvoice: str | None = None
+    hashOfCorrectedInvoice: Sha256Base64 | None = None
 
 
 def common_status(code: int) -> str:

@@ -1,0 +1,51 @@
+"""``client.limits`` and the rate-limit test data change what the emulator allows."""
+
+from __future__ import annotations
+
+import pytest
+
+from ksefkit import AsyncClient, RateLimited
+from ksefkit._retry import NO_RETRY
+from ksefkit.testing import RunningEmulator
+
+
+@pytest.mark.anyio
+async def test_limits_of_the_context_and_subject(ksef_async_client: AsyncClient) -> None:
+    context = await ksef_async_client.limits.context()
+    assert context.online_session.max_invoices == 10_000
+    await ksef_async_client.testdata.set_session_limits(online={"max_invoices": 7})
+    context = await ksef_async_client.limits.context()
+    assert context.online_session.max_invoices == 7
+    assert context.batch_session.max_invoices == 10_000
+    subject = await ksef_async_client.limits.subject()
+    assert subject.certificate is not None and subject.certificate.max_certificates == 100
+
+
+@pytest.mark.anyio
+async def test_rate_limit_test_data_is_enforced_and_read_by_the_limiter(
+    ksef_emulator: RunningEmulator,
+) -> None:
+    subject = ksef_emulator.create_subject()
+    async with ksef_emulator.async_client() as owner:
+        await owner.authenticate(subject.token, nip=subject.nip)
+        await owner.testdata.set_rate_limits({"sessionList": (1, 10, 100)})
+        assert (await owner.limits.rate_limits()).session_list.per_second == 1
+    # A client that reads the limits ("auto") waits for its slot: no 429.
+    async with ksef_emulator.async_client(retry=NO_RETRY) as paced:
+        await paced.authenticate(subject.token, nip=subject.nip)
+        await _list_sessions(paced, times=3)
+    # One that does not pace itself (same context and IP, so the same counters) meets
+    # KSeF's 429 within a few back-to-back lists.
+    async with ksef_emulator.async_client(rate_limits=None, retry=NO_RETRY) as careless:
+        await careless.authenticate(subject.token, nip=subject.nip)
+        with pytest.raises(RateLimited) as refused:
+            await _list_sessions(careless, times=3)
+        assert refused.value.retry_after is not None and refused.value.retry_after >= 1
+        assert not refused.value.local
+        await careless.testdata.reset_rate_limits()
+        assert (await careless.limits.rate_limits()).session_list.per_second > 1
+
+
+async def _list_sessions(client: AsyncClient, *, times: int) -> None:
+    for _ in range(times):
+        [s async for s in client.sessions.list("Online")]
