@@ -795,6 +795,9 @@ async def test_attachment_consent_register(
     assert (await status())["isAttachmentAllowed"] is False
     bad = await ksef.http.post("/v2/testdata/attachment", json={"nip": "123"})
     assert code_of(bad) == 21405
+    # Midnight of 0001-01-01 in Warsaw is before year 1 in UTC (was a 500, found by the fuzzer).
+    body = {"nip": subject.nip, "expectedEndDate": "0001-01-01"}
+    assert code_of(await ksef.http.post("/v2/testdata/attachment/revoke", json=body)) == 21405
 
 
 def test_attachments_can_require_consent() -> None:
