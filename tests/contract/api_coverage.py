@@ -65,7 +65,8 @@ def spec_operations(spec_path: Path) -> list[tuple[str, str]]:
     for template, item in document["paths"].items():
         for method, op in item.items():
             if method in ("get", "post", "put", "delete", "patch"):
-                summary = str(op.get("summary", "")).strip()
+                # One table row: some summaries carry a second sentence on a new line.
+                summary = " ".join(str(op.get("summary", "")).split())
                 out.append((f"{method.upper()} {template}", summary))
     return out
 

@@ -112,13 +112,16 @@ def test_permission_operations_through_the_sdk(oas_spec: OpenApiSpec) -> None:
             granted = list(owner.permissions.query_authorizations("Granted"))
             assert list(owner.permissions.query_eu_entities())
             assert list(owner.permissions.query_personal()) == []
+            failed = owner.permissions.revoke_authorization(persons[0].id)  # not one: 450
+            with pytest.raises(PermissionOperationFailed):
+                owner.permissions.wait_for_operation(failed.reference_number)
             revoked = owner.permissions.revoke(persons[0].id)
             owner.permissions.wait_for_operation(revoked.reference_number)
             revoked = owner.permissions.revoke_authorization(granted[0].id)
             owner.permissions.wait_for_operation(revoked.reference_number)
-            failed = owner.permissions.revoke_authorization(granted[0].id)
-            with pytest.raises(PermissionOperationFailed):
-                owner.permissions.wait_for_operation(failed.reference_number)
+            with pytest.raises(BadRequest) as gone:  # no such grant any more: refused at once
+                owner.permissions.revoke_authorization(granted[0].id)
+            assert gone.value.code == 21405
 
             owner.testdata.grant_permissions(nip, Identifier.pesel(PESEL2), ["InvoiceRead"])
             owner.testdata.revoke_permissions(nip, Identifier.pesel(PESEL2))

@@ -197,6 +197,26 @@ async def test_body_and_csr_validation(ksef: Ksef) -> None:
         assert resp.status_code == 202, resp.text
 
 
+async def test_the_body_is_validated_before_the_login_method(ksef: Ksef) -> None:
+    """A KSeF-token login may not enroll (25002), yet a body that breaks the schema is the
+    model binding's 21405 first, as in KSeF."""
+    headers = await ksef.bearer(ksef.state.create_subject(NIP))
+    csr = base64.b64encode(b"any DER").decode()
+    good = {"certificateName": "Z tokena", "certificateType": "Offline", "csr": csr}
+    bad = [
+        {k: v for k, v in good.items() if k != "csr"},
+        {**good, "csr": "QQ"},  # Base64 without its padding
+        {**good, "validFrom": ""},
+        {**good, "certificateName": "Nazwa\n"},  # the pattern has no room for a newline
+        {**good, "certificateName": "ą" * 101},
+    ]
+    for body in bad:
+        resp = await ksef.http.post("/v2/certificates/enrollments", json=body, headers=headers)
+        assert code_of(resp) == 21405, body
+    resp = await ksef.http.post("/v2/certificates/enrollments", json=good, headers=headers)
+    assert code_of(resp) == 25002
+
+
 def _sha1_csr(name: x509.Name, key: rsa.RSAPrivateKey) -> bytes:
     """A CSR signed with sha1WithRSAEncryption (cryptography's builder refuses SHA-1)."""
     template = x509.CertificateSigningRequestBuilder().subject_name(name)
@@ -308,10 +328,17 @@ async def test_query_retrieve_and_revoke_validation(ksef: Ksef) -> None:
         assert code_of(await ksef.http.post(query + params, json={}, headers=headers)) == 21405
     for body in ({"certificateSerialNumber": "abc"}, {"status": "Gone"}, {"type": "Both"}):
         assert code_of(await ksef.http.post(query, json=body, headers=headers)) == 21405
+    for params in ("?pageOffset=2147483648", "?pageSize=1_0"):  # int32; digits only
+        assert code_of(await ksef.http.post(query + params, json={}, headers=headers)) == 21405
     empty = await ksef.http.post(query, headers=headers)  # no body: no filters
     assert empty.json() == {"certificates": [], "hasMore": False}
+    for content in (b"null", b"[]", b'{"name": 1e999999}'):  # none of them is a filter object
+        resp = await ksef.http.post(
+            query, content=content, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert code_of(resp) == 21405
     retrieve = "/v2/certificates/retrieve"
-    for serials in ([], [f"{n:016X}" for n in range(11)]):
+    for serials in ([], [f"{n:016X}" for n in range(11)], ["0123456789abcdef"]):
         body = {"certificateSerialNumbers": serials}
         assert code_of(await ksef.http.post(retrieve, json=body, headers=headers)) == 21405
     revoke = "/v2/certificates/0123456789abcdef/revoke"  # lower case: not the pattern

@@ -267,6 +267,11 @@ async def test_unknown_or_malformed_identifier_numbers(ksef: Ksef, subject: Seed
     assert code_of(await ksef.http.get(f"{BASE}/{unknown}/invoices", headers=headers)) == 21405
     assert code_of(await ksef.http.get(f"{BASE}/garbage/invoices", headers=headers)) == 21405
     assert code_of(await ksef.http.get(f"{BASE}/ksef/garbage", headers=headers)) == 21405
+    # A well-formed KSeF number of no invoice at all (a stored one of others is an empty list).
+    absent = f"{subject.nip}-20260210-0000000000AB-00"
+    resp = await ksef.http.get(f"{BASE}/ksef/{absent}", headers=headers)
+    assert code_of(resp) == 21405
+    assert "nie istnieje" in resp.text
 
 
 async def test_permissions_are_required(ksef: Ksef, state: EmulatorState) -> None:

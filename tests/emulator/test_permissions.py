@@ -249,13 +249,26 @@ async def test_path_and_paging_parameters_are_checked(ksef: Ksef, subject: Seede
     owner = await ksef.bearer(subject)
     resp = await ksef.http.delete("/v2/permissions/common/grants/short", headers=owner)
     assert code_of(resp) == 21405
-    for params in ({"pageSize": "5"}, {"pageSize": "101"}, {"pageOffset": "-1"}):
+    for params in (
+        {"pageSize": "5"},
+        {"pageSize": "101"},
+        {"pageOffset": "-1"},
+        {"pageOffset": str(2**31)},  # beyond int32
+    ):
         resp = await ksef.http.post(
             "/v2/permissions/query/personal/grants", json={}, headers=owner, params=params
         )
         assert code_of(resp) == 21405, params
     resp = await ksef.http.post("/v2/permissions/query/persons/grants", json={}, headers=owner)
     assert code_of(resp) == 21405  # queryType is required
+    # The filter-only queries take no body as no filters, but null or an array is no object.
+    personal = "/v2/permissions/query/personal/grants"
+    assert (await ksef.http.post(personal, headers=owner)).status_code == 200
+    for content in (b"null", b"[]"):
+        resp = await ksef.http.post(
+            personal, content=content, headers={**owner, "Content-Type": "application/json"}
+        )
+        assert code_of(resp) == 21405, content
 
 
 async def test_enforcement_operations_need_an_enforcement_role(
@@ -366,9 +379,40 @@ async def test_revocation_rules(ksef: Ksef, state: EmulatorState) -> None:
     )["permissions"][0]["id"]
     assert await revoke(ksef, owner_b, pid) == 420  # granted in another context
     assert await revoke(ksef, owner_a, pid, authorization=True) == 450  # not an authorization
-    assert await revoke(ksef, owner_a, "00000000-0000-0000-0000-000000000000") == 400
     assert await revoke(ksef, owner_a, pid) == 200
-    assert await revoke(ksef, owner_a, pid) == 400  # already gone
+    # An id no grant has (any more) is refused at once, as an unknown reference number is.
+    for unknown in ("00000000-0000-0000-0000-000000000000", pid):
+        for kind in ("common", "authorizations"):
+            resp = await ksef.http.delete(
+                f"/v2/permissions/{kind}/grants/{unknown}", headers=owner_a
+            )
+            assert code_of(resp) == 21405
+            assert "nie istnieje" in resp.text
+
+
+async def test_a_grant_revoked_meanwhile_fails_the_second_revocation() -> None:
+    """Both revocations pass the request-time check; the one processed second finds nothing
+    to revoke and fails as an operation (status 400)."""
+    with EmulatorState(processing="manual", clock=ManualClock(real_now())) as state:
+        transport = httpx.ASGITransport(app=create_app(state))
+        async with httpx.AsyncClient(transport=transport, base_url="http://e") as http:
+            ksef = Ksef(http, state)
+            owner = await ksef.bearer(state.create_subject())
+            grant = person_grant("Pesel", PESEL, ["InvoiceRead"])
+            await http.post("/v2/permissions/persons/grants", json=grant, headers=owner)
+            state.step()
+            listed = await query(
+                ksef, owner, "persons/grants", {"queryType": "PermissionsInCurrentContext"}
+            )
+            pid = listed["permissions"][0]["id"]
+            refs = []
+            for _ in range(2):
+                resp = await http.delete(f"/v2/permissions/common/grants/{pid}", headers=owner)
+                assert resp.status_code == 202, resp.text
+                refs.append(resp.json()["referenceNumber"])
+            state.step()
+            codes = [(await status_of(ksef, owner, ref))["code"] for ref in refs]
+            assert sorted(codes) == [200, 400]  # whichever the worker took first revoked it
 
 
 # -- authorizations (self-invoicing) ---------------------------------------------------------
@@ -751,6 +795,9 @@ async def test_attachment_consent_register(
     assert (await status())["isAttachmentAllowed"] is False
     bad = await ksef.http.post("/v2/testdata/attachment", json={"nip": "123"})
     assert code_of(bad) == 21405
+    # Midnight of 0001-01-01 in Warsaw is before year 1 in UTC (was a 500, found by the fuzzer).
+    body = {"nip": subject.nip, "expectedEndDate": "0001-01-01"}
+    assert code_of(await ksef.http.post("/v2/testdata/attachment/revoke", json=body)) == 21405
 
 
 def test_attachments_can_require_consent() -> None:

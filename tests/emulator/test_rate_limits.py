@@ -15,7 +15,7 @@ from recording import Recorder
 
 from ksefkit.emulator.app import create_app
 from ksefkit.emulator.clock import ManualClock
-from ksefkit.emulator.ratelimit import GROUPS, PRODUCTION, RateLimiter
+from ksefkit.emulator.ratelimit import GROUPS, PRODUCTION, RateLimiter, classify
 from ksefkit.emulator.state import EmulatorState, SeededSubject
 
 pytestmark = pytest.mark.anyio
@@ -323,3 +323,42 @@ async def test_config_mapping_merges_over_production(clock: ManualClock) -> None
         RateLimiter(clock, {"other": {"perSecond": -1}})
     with pytest.raises(ValueError, match="'off', 'production' or a mapping"):
         RateLimiter(clock, "fast")
+
+
+def test_only_operations_that_declare_429_are_limited(spec_dir: Path) -> None:
+    """The limiter refuses only where open-api.json declares a 429; the three reads of
+    collective identifiers declare none (nor ``x-rate-limits``), only their POST does."""
+    spec = json.loads((spec_dir / "open-api.json").read_text())
+    unlimited = []
+    for template, item in spec["paths"].items():
+        for method, op in item.items():
+            if method not in ("get", "post", "put", "delete", "patch"):
+                continue
+            bucket = classify(method.upper(), template)
+            assert (bucket.group != "unlimited") == ("429" in op["responses"]), template
+            if "x-rate-limits" in op and not bucket.public:
+                assert PRODUCTION[bucket.group].to_json() == op["x-rate-limits"], template
+            if bucket.group == "unlimited":
+                unlimited.append(f"{method.upper()} {template}")
+    assert len(unlimited) == 3, unlimited
+
+
+async def test_collective_identifier_reads_are_never_refused(
+    ksef: Ksef, subject: SeededSubject
+) -> None:
+    headers = await _bearer(ksef, subject)
+    limits = _limits(collectiveIdentifier=(1, 100, 100), other=(1, 100, 100))
+    await ksef.http.post("/v2/testdata/rate-limits", json=limits, headers=headers)
+    create = [
+        (await ksef.http.post("/v2/collective-identifiers", json={}, headers=headers)).status_code
+        for _ in range(2)
+    ]
+    assert create == [400, 429]  # an invalid body still counts
+    query = {"dateCreatedFrom": "2026-01-01T00:00:00Z", "dateCreatedTo": "2026-02-01T00:00:00Z"}
+    for _ in range(3):
+        resp = await ksef.http.post("/v2/collective-identifiers/query", json=query, headers=headers)
+        assert resp.status_code == 200
+    number = f"{subject.nip}-IZ202602-000000000000-00"
+    assert set(
+        await _statuses(ksef.http, 3, f"/v2/collective-identifiers/{number}/invoices", headers)
+    ) == {400}

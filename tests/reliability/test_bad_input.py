@@ -503,8 +503,17 @@ FAMILIES: dict[str, tuple[Family, Callable[[Operation], bool]]] = {
 
 # Families whose input is bad by KSeF's rules or by what JSON/XML is, not by the OAS (the XAdES
 # body is just a string there, Python's JSON parser takes NaN, a garbage continuation token is
-# a string, an unknown id is well-formed, the cap is the emulator's).
-BAD_BY_RULE = {"malformed-json", "malformed-xml", "unknown-ids", "bad-headers", "oversized"}
+# a string, an unknown id is well-formed, the cap is the emulator's; a malformed id the schema
+# does not refuse — ``collectiveIdentifierNumber`` is a bare string, ``PermissionId`` only 36
+# characters — still names nothing, so it is an unknown id).
+BAD_BY_RULE = {
+    "malformed-json",
+    "malformed-xml",
+    "unknown-ids",
+    "malformed-ids",
+    "bad-headers",
+    "oversized",
+}
 
 # Families whose cases may be good input: judged for crashes and conformance, not for a 4xx.
 NOT_ALWAYS_BAD = {"huge-values", "extreme-query", "example-body"}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -215,18 +216,34 @@ def _int64(text: str) -> int:
     return value
 
 
-async def json_body(request: Request) -> object:
-    """The decoded JSON body (``None`` when empty); malformed JSON is 400/21405.
+def _double(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999999: beyond a double, Python would make it inf
+        raise ValueError("liczba poza zakresem double")
+    return value
+
+
+async def json_body(request: Request, *, empty: object = None) -> object:
+    """The decoded JSON body (``empty`` when there is none); malformed JSON is 400/21405.
 
     Malformed also covers what Python's parser would take but JSON and KSeF do not:
-    ``NaN``/``Infinity``, integers outside int64 and nesting too deep to parse.
+    ``NaN``/``Infinity``, numbers beyond a double (``1e999999``), integers outside int64
+    and nesting too deep to parse.
+
+    ``empty`` is what an absent (or blank) body stands for: ``{}`` where open-api.json leaves
+    the body optional and its schema requires no field (the queries with only filters). A
+    literal ``null`` is not an absent body: it stays ``None``, which ``parse_body`` refuses
+    as not an object (the schemas are not nullable).
+
+    >>> await json_body(request, empty={})  # doctest: +SKIP
+    {}
     """
     raw = await request_body(request, JSON_MEDIA_TYPES)
     try:
         return (
-            json.loads(raw, parse_constant=_reject_constant, parse_int=_int64)
+            json.loads(raw, parse_constant=_reject_constant, parse_int=_int64, parse_float=_double)
             if raw.strip()
-            else None
+            else empty
         )
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise validation_error(f"Nieprawidłowy format JSON: {exc}"[:500]) from None

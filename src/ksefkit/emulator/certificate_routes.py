@@ -10,6 +10,9 @@ permissions: certificates belong to the authenticated subject, not to the contex
 * ``GET /limits/subject``
 * ``POST`` / ``DELETE /testdata/limits/subject/certificate`` → 200
 * ``PUT /testdata/certificates/{serialNumber}`` → 200
+
+The bodies of query, revoke and the limits override are optional in open-api.json (and so is
+every field of them): an absent body is ``{}``; a JSON ``null`` or array is refused (21405).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def certificate_routes(state: EmulatorState) -> list[BaseRoute]:
         claims = bearer(state, request, "ContextToken")
         body = backend.query(
             claims,
-            await json_body(request),
+            await json_body(request, empty={}),
             request.query_params.get("pageSize"),
             request.query_params.get("pageOffset"),
         )
@@ -60,7 +63,7 @@ def certificate_routes(state: EmulatorState) -> list[BaseRoute]:
     async def revoke(request: Request) -> Response:
         claims = bearer(state, request, "ContextToken")
         serial = path_ids(request)["certificateSerialNumber"]
-        backend.revoke(claims, serial, await json_body(request))
+        backend.revoke(claims, serial, await json_body(request, empty={}))
         return Response(status_code=204)
 
     async def subject_limits(request: Request) -> Response:
@@ -68,7 +71,7 @@ def certificate_routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def set_limits(request: Request) -> Response:
         claims = bearer(state, request, "ContextToken")
-        backend.set_limits(claims, await json_body(request))
+        backend.set_limits(claims, await json_body(request, empty={}))
         return Response(status_code=200)
 
     async def reset_limits(request: Request) -> Response:

@@ -68,7 +68,8 @@ def permission_routes(state: EmulatorState) -> list[BaseRoute]:
     def query(action: Query, any_of: tuple[str, ...]) -> Handler:
         async def handler(request: Request) -> Response:
             claims = claims_for(request, any_of)
-            body = await json_body(request)
+            # The query bodies are optional in open-api.json: none means no filters.
+            body = await json_body(request, empty={})
             return JSONResponse(action(claims, body, dict(request.query_params)))
 
         return handler

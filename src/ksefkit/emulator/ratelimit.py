@@ -8,7 +8,10 @@ What is counted:
 * public endpoints (challenge, ``/auth/*`` of the authentication flow, public keys,
   ``/testdata/subject|person|permissions|attachment*``, ``/peppol/query``) per client IP and
   endpoint, 60 requests per second; ``/testdata/context/*`` is public yet in ``other``;
-* never: ``/_emulator/*`` and the pre-signed ``/storage/*`` links; unknown paths (404).
+* never: ``/_emulator/*`` and the pre-signed ``/storage/*`` links; unknown paths (404); the
+  three reads of collective identifiers (:data:`_UNLIMITED`: open-api.json gives them neither
+  ``x-rate-limits`` nor a 429 — only ``POST /collective-identifiers`` is in the
+  ``collectiveIdentifier`` group).
 
 Three sliding windows (1 s, 60 s, 3600 s) are enforced together. A request that would breach
 one is refused with 429 and ``Retry-After``, and starts a *block* of the counter:
@@ -151,7 +154,17 @@ _NAMED: dict[tuple[str, str], str] = {
     ("POST", "/invoices/exports"): "invoiceExport",
     ("GET", f"/invoices/exports{_REF}"): "invoiceExportStatus",
     ("GET", "/invoices/ksef/{ksefNumber}"): "invoiceDownload",
+    ("POST", "/collective-identifiers"): "collectiveIdentifier",
 }
+#: Protected endpoints the spec declares no limit (and no 429) for: never refused. (The SDK's
+#: limiter paces them with ``collectiveIdentifier`` all the same, the cautious side of a gap.)
+_UNLIMITED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/collective-identifiers/query"),
+        ("GET", "/collective-identifiers/{collectiveIdentifierNumber}/invoices"),
+        ("GET", "/collective-identifiers/ksef/{ksefNumber}"),
+    }
+)
 #: Public endpoints (per IP, 60/s).
 _PUBLIC: frozenset[tuple[str, str]] = frozenset(
     {
@@ -184,7 +197,7 @@ class Bucket:
 public=False, anonymous=False)
     """
 
-    group: str  # a GROUPS name, or "public"
+    group: str  # a GROUPS name, "public", or "unlimited" (never refused)
     endpoint: str  # "METHOD /template"
     public: bool
     #: counted per IP even though it is not public (``/testdata/context/*``)
@@ -210,6 +223,8 @@ def classify(method: str, template: str) -> Bucket:
 
     >>> classify("GET", "/sessions").group, classify("POST", "/auth/challenge").group
     ('sessionList', 'public')
+    >>> classify("POST", "/collective-identifiers/query").group
+    'unlimited'
     >>> classify("GET", "/tokens").counter
     'GET /tokens'
     """
@@ -217,8 +232,8 @@ def classify(method: str, template: str) -> Bucket:
     key = (method, template)
     if key in _PUBLIC or template.startswith(_PUBLIC_PREFIXES):
         return Bucket("public", endpoint, public=True)
-    if template.startswith("/collective-identifiers"):
-        return Bucket("collectiveIdentifier", endpoint, public=False)
+    if key in _UNLIMITED:
+        return Bucket("unlimited", endpoint, public=False)
     group = _NAMED.get(key, "other")
     return Bucket(group, endpoint, public=False, anonymous=template.startswith(_ANONYMOUS_OTHER))
 
@@ -388,6 +403,8 @@ Spróbuj ponownie po 1 sekundach.')
             )
 
     def _limit(self, bucket: Bucket, context: str | None) -> Limit | None:
+        if bucket.group == "unlimited":
+            return None
         if bucket.public:
             return self._public if self._default is not None else None
         table = self._overrides.get(context) if context is not None else None

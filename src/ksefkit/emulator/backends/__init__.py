@@ -14,7 +14,14 @@ import json
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from ...identifiers import KSEF_NUMBER_V1_RE, REFERENCE_NUMBER_RE
 from ..errors import bad_request, validation_error
@@ -22,6 +29,8 @@ from ..errors import bad_request, validation_error
 __all__ = [
     "Base64Str",
     "ChallengeStr",
+    "Int32",
+    "NotNull",
     "Sha256Base64",
     "b64decode_strict",
     "check_ksef_number",
@@ -35,6 +44,9 @@ __all__ = [
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+
+#: The range of ``format: int32``.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
 def parse_body(model: type[M], body: object) -> M:
@@ -126,9 +138,16 @@ def b64decode_strict(text: str, field: str) -> bytes:
 def int_query(value: object, name: str, *, default: int, low: int, high: int | None) -> int:
     """A whole-number query parameter within ``low..high`` (``default`` when absent); 21405.
 
+    ``high=None`` means no maximum of its own, yet still int32's: every integer query
+    parameter of open-api.json is ``format: int32`` (``pageOffset=99999999999`` is refused).
+
     >>> int_query(None, "pageSize", default=10, low=10, high=100)
     10
     >>> int_query("5", "pageSize", default=10, low=10, high=100)
+    Traceback (most recent call last):
+    ...
+    ksefkit.emulator.errors.KsefApiError: HTTP 400 21405: Błąd walidacji danych wejściowych.
+    >>> int_query(str(2**31), "pageOffset", default=0, low=0, high=None)
     Traceback (most recent call last):
     ...
     ksefkit.emulator.errors.KsefApiError: HTTP 400 21405: Błąd walidacji danych wejściowych.
@@ -139,9 +158,9 @@ def int_query(value: object, name: str, *, default: int, low: int, high: int | N
     if not (text.isascii() and text.lstrip("-").isdigit()):
         raise validation_error(f"{name}: oczekiwano liczby całkowitej.")
     number = int(text)
-    if number < low or (high is not None and number > high):
-        bounds = f"{low}-{high}" if high is not None else f"co najmniej {low}"
-        raise validation_error(f"{name}: dozwolone wartości {bounds}.")
+    top = INT32_MAX if high is None else high
+    if not low <= number <= top:
+        raise validation_error(f"{name}: dozwolone wartości {low}-{top}.")
     return number
 
 
@@ -165,6 +184,20 @@ Sha256Base64 = Annotated[
 ]
 #: ``Challenge``: 36 characters.
 ChallengeStr = Annotated[str, StringConstraints(min_length=36, max_length=36)]
+#: ``format: int32`` (counts and limits): a larger value breaks the schema.
+Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("pole nie przyjmuje wartości null")
+    return value
+
+
+#: An optional field open-api.json does not mark ``nullable``: it may be left out (the
+#: model's default, ``None``), but an explicit ``null`` breaks the schema. Used as
+#: ``Annotated[Kind | None, NotNull] = None``.
+NotNull = BeforeValidator(_not_null)
 
 
 def dumps(value: object) -> str:

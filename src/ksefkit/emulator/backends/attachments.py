@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..clock import isoformat, parse_datetime
+from ..errors import validation_error
 from . import parse_body
 from . import permission_requests as rq
 from .auth import Claims
@@ -64,7 +65,12 @@ class AttachmentConsents:
         end = now
         if req.expectedEndDate is not None:
             day = dt.date.fromisoformat(req.expectedEndDate)
-            end = dt.datetime.combine(day, dt.time(), _WARSAW).astimezone(dt.UTC)
+            try:
+                end = dt.datetime.combine(day, dt.time(), _WARSAW).astimezone(dt.UTC)
+            except OverflowError:  # 0001-01-01 in Warsaw is still year 0 in UTC
+                raise validation_error(
+                    f"expectedEndDate: data {req.expectedEndDate} poza zakresem."
+                ) from None
         self._store.run(
             "INSERT INTO attachment_consents VALUES (?, ?, ?) ON CONFLICT (nip)"
             " DO UPDATE SET revoked_date = excluded.revoked_date",

@@ -56,18 +56,18 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from ...certificates import DN_ATTRIBUTES, verify_link_signature
 from ..clock import isoformat, parse_datetime
 from ..errors import bad_request, forbidden, gone, validation_error
-from . import b64decode_strict, dumps, loads_list, parse_body
+from . import Base64Str, Int32, NotNull, b64decode_strict, dumps, int_query, loads_list, parse_body
 
 if TYPE_CHECKING:
     from ..state import EmulatorState
@@ -145,16 +145,20 @@ _Status = Literal["Active", "Blocked", "Revoked", "Expired"]
 class _EnrollBody(BaseModel):
     certificateName: str = Field(min_length=5, max_length=100)
     certificateType: _CertificateType
-    csr: str
+    csr: Base64Str
     validFrom: str | None = None
 
 
+#: A serial number in a body: 16 upper-case hex digits (the spec's pattern).
+_SerialStr = Annotated[str, StringConstraints(pattern=_SERIAL_RE.pattern)]
+
+
 class _RetrieveBody(BaseModel):
-    certificateSerialNumbers: list[str] = Field(min_length=1, max_length=10)
+    certificateSerialNumbers: list[_SerialStr] = Field(min_length=1, max_length=10)
 
 
 class _QueryBody(BaseModel):
-    certificateSerialNumber: str | None = None
+    certificateSerialNumber: _SerialStr | None = None
     name: str | None = None
     type: _CertificateType | None = None
     status: _Status | None = None
@@ -166,15 +170,15 @@ class _RevokeBody(BaseModel):
 
 
 class _EnrollmentOverride(BaseModel):
-    maxEnrollments: int | None = Field(default=None, ge=0)
+    maxEnrollments: Int32 | None = Field(default=None, ge=0)
 
 
 class _CertificateOverride(BaseModel):
-    maxCertificates: int | None = Field(default=None, ge=0)
+    maxCertificates: Int32 | None = Field(default=None, ge=0)
 
 
 class _SetLimitsBody(BaseModel):
-    subjectIdentifierType: Literal["Nip", "Pesel", "Fingerprint"] | None = None
+    subjectIdentifierType: Annotated[Literal["Nip", "Pesel", "Fingerprint"] | None, NotNull] = None
     enrollment: _EnrollmentOverride | None = None
     certificate: _CertificateOverride | None = None
 
@@ -249,7 +253,7 @@ class CertificatesBackend:
 
     def set_limits(self, claims: Claims, body: object) -> None:
         """``POST /testdata/limits/subject/certificate``: override the caller's limits."""
-        req = parse_body(_SetLimitsBody, {} if body is None else body)
+        req = parse_body(_SetLimitsBody, body)
         subject = _subject(claims)
         if req.subjectIdentifierType not in (None, subject[0]):
             raise validation_error(
@@ -337,16 +341,18 @@ class CertificatesBackend:
 
     def enroll(self, claims: Claims, body: object) -> dict[str, str]:
         """``POST /certificates/enrollments`` → 202 ``{referenceNumber, timestamp}``."""
+        # The body is bound and validated first (21405), as KSeF's model binding does, and
+        # only then may the operation's own rules refuse it.
+        req = parse_body(_EnrollBody, body)
+        if not _NAME_RE.fullmatch(req.certificateName):
+            raise validation_error("certificateName: dozwolone litery, cyfry, spacja, '_' i '-'.")
+        valid_from = _datetime(req.validFrom, "validFrom") if req.validFrom is not None else None
+        der = b64decode_strict(req.csr, "csr")
         if claims.method_category == "Token":
             raise bad_request(
                 25002,
                 "Wniosek certyfikacyjny można złożyć po uwierzytelnieniu podpisem XAdES.",
             )
-        req = parse_body(_EnrollBody, body)
-        if not _NAME_RE.match(req.certificateName):
-            raise validation_error("certificateName: dozwolone litery, cyfry, spacja, '_' i '-'.")
-        valid_from = _datetime(req.validFrom, "validFrom") if req.validFrom else None
-        der = b64decode_strict(req.csr, "csr")
         expected = self._enrollment_data(claims, 25002)
         _check_csr(der, expected)
         subject = _subject(claims)
@@ -517,7 +523,7 @@ class CertificatesBackend:
     def retrieve(self, claims: Claims, body: object) -> dict[str, Any]:
         """``POST /certificates/retrieve``: the caller's certificates among the serials."""
         req = parse_body(_RetrieveBody, body)
-        wanted = list(dict.fromkeys(s.upper() for s in req.certificateSerialNumbers))
+        wanted = list(dict.fromkeys(req.certificateSerialNumbers))
         marks = ", ".join("?" for _ in wanted)
         rows = self._store.all(
             f"SELECT * FROM ksef_certificates WHERE serial_number IN ({marks})"  # noqa: S608
@@ -542,12 +548,12 @@ class CertificatesBackend:
         self, claims: Claims, body: object, page_size: str | None, page_offset: str | None
     ) -> dict[str, Any]:
         """``POST /certificates/query``: filters, newest request first, page-number paging."""
-        req = parse_body(_QueryBody, {} if body is None else body)
-        size = _int_param(page_size, "pageSize", 10, 10, 50)
-        offset = _int_param(page_offset, "pageOffset", 0, 0, None)
-        if req.certificateSerialNumber is not None:
-            check_serial_number(req.certificateSerialNumber, "certificateSerialNumber")
-        expires_after = _datetime(req.expiresAfter, "expiresAfter") if req.expiresAfter else None
+        req = parse_body(_QueryBody, body)
+        size = int_query(page_size, "pageSize", default=10, low=10, high=50)
+        offset = int_query(page_offset, "pageOffset", default=0, low=0, high=None)
+        expires_after = (
+            _datetime(req.expiresAfter, "expiresAfter") if req.expiresAfter is not None else None
+        )
         now = self._state.clock.now()
         rows = self._store.all(
             "SELECT * FROM ksef_certificates WHERE subject_type = ? AND subject_value = ?"
@@ -578,7 +584,7 @@ class CertificatesBackend:
                 "Ta operacja nie jest dostępna dla użytej metody uwierzytelnienia.",
                 {"authenticationMethodCategory": claims.method_category},
             )
-        req = parse_body(_RevokeBody, {} if body is None else body)
+        req = parse_body(_RevokeBody, body)
         with self._store.tx():
             row = self._own(claims, serial, linked=True)
             status = _status(row, self._state.clock.now())
@@ -873,14 +879,3 @@ def _datetime(text: str, field: str) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _int_param(raw: str | None, field: str, default: int, low: int, high: int | None) -> int:
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise validation_error(f"{field}: oczekiwano liczby całkowitej.") from None
-    if value < low or (high is not None and value > high):
-        bound = f"{low}–{high}" if high is not None else f"≥ {low}"
-        raise validation_error(f"{field}: dozwolone wartości {bound}.")
-    return value

@@ -21,6 +21,9 @@ Rules (open-api.json descriptions; the emulator's decisions where it is silent):
   an unknown number is 21405.
 * ``GET /collective-identifiers/ksef/{ksefNumber}``: the identifiers holding the invoice that
   were created in this context, or all of them when the context plays a role on the invoice.
+  **Decision:** a KSeF number of no stored invoice is 21405, as an unknown identifier number
+  is (the issue asks every unknown reference to be a 4xx); a stored invoice the context may
+  not see answers an empty list, as before.
 * Lists are sorted as the spec's ``x-sort`` says and paged with ``x-continuation-token``
   (``pageSize`` 10-200, default 10). Everything is durable in the store.
 """
@@ -38,7 +41,7 @@ from ...identifiers import KSEF_NUMBER_V1_RE, crc8
 from ...models.common import CurrencyCode
 from ..clock import isoformat, parse_datetime
 from ..errors import KsefApiError, bad_request, validation_error
-from . import int_query, paginate, parse_body
+from . import Int32, int_query, paginate, parse_body
 from .auth import Claims
 from .metadata import visible_invoice
 
@@ -110,8 +113,8 @@ class _Query(BaseModel):
     collectiveIdentifierNumber: str | None = None
     dateCreatedFrom: str
     dateCreatedTo: str
-    invoiceCountFrom: int | None = None
-    invoiceCountTo: int | None = None
+    invoiceCountFrom: Int32 | None = None
+    invoiceCountTo: Int32 | None = None
     createdInCurrentContext: bool | None = None
 
 
@@ -310,6 +313,10 @@ class CollectiveIdentifiers:
     ) -> dict[str, Any]:
         """``GET /collective-identifiers/ksef/{ksefNumber}`` → identifiers holding it."""
         size = int_query(page_size, "pageSize", default=10, low=10, high=200)
+        if self._store.one("SELECT 1 FROM invoices WHERE ksef_number = ?", (ksef_number,)) is None:
+            raise validation_error(
+                f"ksefNumber: faktura o numerze KSeF {ksef_number} nie istnieje."
+            )
         rows = self._store.all(
             "SELECT c.* FROM collective_identifiers c JOIN collective_identifier_invoices i"
             " ON i.number = c.number WHERE i.ksef_number = ?"

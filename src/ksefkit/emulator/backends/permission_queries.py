@@ -94,7 +94,7 @@ class PermissionQueries:
 
     def personal(self, claims: Claims, body: object, params: dict[str, Any]) -> Item:
         """``POST /permissions/query/personal/grants`` (``QueryPersonalPermissionsResponse``)."""
-        req = parse_body(rq.PersonalQuery, body or {})
+        req = parse_body(rq.PersonalQuery, body)
         context = _context(claims)
         me = _subject(claims)
         items = [
@@ -195,7 +195,7 @@ class PermissionQueries:
 
     def subunits(self, claims: Claims, body: object, params: dict[str, Any]) -> Item:
         """``POST /permissions/query/subunits/grants`` (``QuerySubunitPermissionsResponse``)."""
-        req = parse_body(rq.SubunitsQuery, body or {})
+        req = parse_body(rq.SubunitsQuery, body)
         context = _context(claims)
         rows = self._rows(
             "kind = 'subunit' AND grantor_context_type = ? AND grantor_context_value = ?", context
@@ -219,7 +219,7 @@ class PermissionQueries:
 
     def entities(self, claims: Claims, body: object, params: dict[str, Any]) -> Item:
         """``POST /permissions/query/entities/grants`` (``QueryEntityPermissionsResponse``)."""
-        req = parse_body(rq.EntityQuery, body or {})
+        req = parse_body(rq.EntityQuery, body)
         context = _context(claims)
         rows = []
         if context[0] == "Nip":
@@ -251,7 +251,7 @@ class PermissionQueries:
 
     def subordinate_roles(self, claims: Claims, body: object, params: dict[str, Any]) -> Item:
         """``POST /permissions/query/subordinate-entities/roles``."""
-        req = parse_body(rq.SubordinateQuery, body or {})
+        req = parse_body(rq.SubordinateQuery, body)
         wanted = req.subordinateEntityIdentifier
         sub = None if wanted is None else _normal(wanted.type, wanted.value)[1]
         roles = []
@@ -308,7 +308,7 @@ class PermissionQueries:
 
     def eu_entities(self, claims: Claims, body: object, params: dict[str, Any]) -> Item:
         """``POST /permissions/query/eu-entities/grants`` (``QueryEuEntityPermissionsResponse``)."""
-        req = parse_body(rq.EuQuery, body or {})
+        req = parse_body(rq.EuQuery, body)
         if req.vatUeIdentifier is not None:
             rq.check_vat_ue(req.vatUeIdentifier, "vatUeIdentifier")
         context = _context(claims)

@@ -38,7 +38,10 @@ for malformed input), then status ``100`` until processed (``immediate``: in the
 * 450 the operation does not suit the identifier or context type (``PefInvoicing`` to a NIP or
   another authorization to a Peppol id, a grant kind in a context type it cannot be made from,
   revoking an entity authorization through the common endpoint or the reverse);
-* 400 anything else (an unknown ``permissionId``).
+* 400 anything else (a ``permissionId`` whose grant was revoked after the request).
+
+A revocation of a ``permissionId`` no grant has is refused at once (400/21405), like an unknown
+reference number.
 
 Decisions where KSeF is silent: granting a permission the subject already holds the same way
 succeeds without a second row (an entity grant updates ``canDelegate``); statuses are kept 30
@@ -195,12 +198,21 @@ class PermissionsBackend(GrantOperations):
 
     def revoke(self, claims: Claims, permission_id: str) -> dict[str, str]:
         """``DELETE /permissions/common/grants/{permissionId}``."""
+        self._require_grant(permission_id)
         return self._submit(claims, "revoke", {"permissionId": permission_id})
 
     def revoke_authorization(self, claims: Claims, permission_id: str) -> dict[str, str]:
         """``DELETE /permissions/authorizations/grants/{permissionId}``."""
+        self._require_grant(permission_id)
         payload = {"permissionId": permission_id}
         return self._submit(claims, "revoke_authorization", payload)
+
+    def _require_grant(self, permission_id: str) -> None:
+        """An id no grant has is refused at once (400/21405), as an unknown reference is;
+        whether the caller may revoke it is the operation's verdict (420/450)."""
+        row = self._store.one("SELECT 1 FROM permission_grants WHERE id = ?", (permission_id,))
+        if row is None:
+            raise validation_error(f"permissionId: uprawnienie {permission_id} nie istnieje.")
 
     def _submit(self, claims: Claims, action: str, payload: dict[str, Any]) -> dict[str, str]:
         now = isoformat(self._state.clock.now())
