@@ -877,5 +877,3 @@ def _datetime(text: str, field: str) -> dt.datetime:
     except ValueError:
         raise validation_error(f"{field}: {text[:40]!r} nie jest datą ISO 8601.") from None
     return value.astimezone(dt.UTC)
-
-
