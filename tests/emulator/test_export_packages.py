@@ -332,3 +332,28 @@ async def test_from_after_hwm_is_status_420(
     )
     _, status = await run_export(ksef, headers, body)
     assert status["status"]["code"] == 420, status
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda b: b.update(onlyMetadata=None),
+        lambda b: b.update(onlyMetadata="yes"),
+        lambda b: b["filters"].update(subjectType=None),
+        lambda b: b["filters"]["dateRange"].update({"from": None}),
+        lambda b: b["filters"].update(amount={"type": "Gross", "from": "ten"}),
+        lambda b: b["filters"].update(invoiceTypes=["NotAType"]),
+        lambda b: b["encryption"].update(encryptedSymmetricKey=None),
+    ],
+)
+async def test_schema_checked_before_unknown_key_id(
+    ksef: Ksef, subject: SeededSubject, key_iv: tuple[bytes, bytes], mutate: Any
+) -> None:
+    """KSeF binds and validates the whole body (21405) before it looks the key id up (21470)."""
+    headers = await ksef.bearer(subject)
+    body = await export_body(ksef, *key_iv)
+    body["encryption"]["publicKeyId"] = b64(os.urandom(32))
+    mutate(body)
+    resp = await ksef.http.post("/v2/invoices/exports", json=body, headers=headers)
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["exception"]["exceptionDetailList"][0]["exceptionCode"] == 21405

@@ -45,7 +45,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -56,7 +56,7 @@ from ..crash import crash_point
 from ..errors import KsefApiError, gone
 from ..keys import SYMMETRIC_KEY
 from ..store import fsync_dir
-from . import Base64Str, Sha256Base64, b64decode_strict, dumps, parse_body
+from . import Base64Str, NotNull, Sha256Base64, b64decode_strict, dumps, parse_body
 from .auth import Claims
 from .batch_storage import StorageError
 from .metadata import query_invoices
@@ -117,7 +117,8 @@ class _FiltersBody(BaseModel):
 class _ExportBody(BaseModel):
     encryption: _EncryptionBody
     filters: _FiltersBody
-    onlyMetadata: bool | None = None
+    # Not ``nullable`` in the spec (``compressionType`` is): an explicit null is 21405.
+    onlyMetadata: Annotated[bool | None, NotNull] = None
     compressionType: Literal["Zip", "TarGz"] | None = None
 
 
