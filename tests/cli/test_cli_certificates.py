@@ -138,3 +138,30 @@ def test_errors_and_usage(cli: Any, emulator: Any, subject: Any) -> None:
     assert not Path("certs").exists() or not list(Path("certs").iterdir())
     missing = cli("certificates", "get", "0123456789ABCDEF")
     assert missing.exit_code == ExitCode.API and "not found" in missing.output
+
+
+def test_the_key_survives_when_the_certificate_cannot_be_fetched(cli: Any, emulator: Any) -> None:
+    # The enrollment was sent (and counts against the limit): if waiting for or fetching the
+    # certificate fails, the only copy of its private key must not die with the process.
+    nip = random_nip()
+    _cert_login(cli, emulator, nip)
+    rule = emulator.state.faults.add(
+        "server_error", status=503, methods=["POST"], path="/certificates/retrieve"
+    )
+    try:
+        failed = cli("certificates", "enroll", "--name", "Klucz ocalony", "--out-dir", "certs")
+    finally:
+        emulator.state.faults.remove(rule)
+    assert failed.exit_code == ExitCode.API, failed.output
+    [key] = Path("certs").glob("*.key.pem")
+    assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert str(key) in " ".join(failed.stderr.split())
+    reference = key.name.removesuffix(".key.pem")
+    status = _json(cli("--json", "certificates", "status", reference))
+    serial = status["certificateSerialNumber"]
+    assert cli("certificates", "get", serial, "--out-dir", "certs").exit_code == 0
+    login = cli(
+        "--base-url", emulator.api_url, "--profile", "odzyskany", "auth", "login",
+        "--nip", nip, "--cert", f"certs/{serial}.crt.pem", "--key", str(key),
+    )  # fmt: skip
+    assert login.exit_code == 0, login.output

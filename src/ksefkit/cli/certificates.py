@@ -20,12 +20,14 @@ from typing import Annotated
 import typer
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from .._sync.client import Client
 from ..certificates import (
     CertificateRequest,
     EnrolledCertificate,
     load_certificate,
     save_private_key,
 )
+from ..errors import CertificateEnrollmentFailed, KsefError
 from ..models import CertificateEnrollmentStatusResponse, CertificateListItem
 from ._context import authenticated_client, settings_of
 from ._credential import KEY_PASSWORD_ENV_VAR
@@ -122,26 +124,49 @@ def enroll(
     out_dir.mkdir(parents=True, exist_ok=True)
     start = _aware(valid_from)
     with authenticated_client(settings_of(ctx)) as client:
-        if not wait:
-            request = CertificateRequest.create(
-                client.certificates.enrollment_data(), key_type=key_type.value
-            )
-            sent = client.certificates.enroll(
-                name, request, certificate_type=certificate_type.value, valid_from=start
-            )
-            key_path = save_private_key(
-                out_dir / f"{sent.reference_number}.key.pem", request.private_key, secret
-            )
-            _report_pending(out, sent.reference_number, key_path)
-            return
-        enrolled = client.certificates.enroll_and_wait(
-            name,
-            certificate_type=certificate_type.value,
-            key_type=key_type.value,
-            valid_from=start,
+        request = CertificateRequest.create(
+            client.certificates.enrollment_data(), key_type=key_type.value
         )
+        sent = client.certificates.enroll(
+            name, request, certificate_type=certificate_type.value, valid_from=start
+        )
+        # Saved before waiting: once the enrollment is sent the key is its only partner, and
+        # a failed wait or fetch must not take it down with the process.
+        pending_key = save_private_key(
+            out_dir / f"{sent.reference_number}.key.pem", request.private_key, secret
+        )
+        if not wait:
+            _report_pending(out, sent.reference_number, pending_key)
+            return
+        try:
+            enrolled = _fetch_enrolled(client, sent.reference_number, request)
+        except KsefError as error:
+            error.add_note(
+                f"the private key is saved in {pending_key}: finish with `ksefkit certificates "
+                f"status {sent.reference_number}` and `ksefkit certificates get SERIAL`"
+            )
+            raise
     cert_path, key_path = enrolled.save(out_dir, password=secret)
+    pending_key.unlink(missing_ok=True)
     _report_enrolled(out, enrolled, cert_path, key_path, encrypted=secret is not None)
+
+
+def _fetch_enrolled(
+    client: Client, reference: str, request: CertificateRequest
+) -> EnrolledCertificate:
+    """Wait for enrollment ``reference`` and pair the issued certificate with its key."""
+    done = client.certificates.wait_for_enrollment(reference)
+    serial = done.certificate_serial_number or ""
+    items = client.certificates.retrieve([serial])
+    if not items:
+        raise CertificateEnrollmentFailed(
+            done.status.code,
+            f"certificate {serial} was issued but cannot be retrieved",
+            reference_number=reference,
+        )
+    return EnrolledCertificate.from_retrieved(
+        items[0], request.private_key, reference_number=reference
+    )
 
 
 @app.command()
