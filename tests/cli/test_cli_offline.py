@@ -169,3 +169,15 @@ def test_send_needs_a_login(cli: Any, tmp_path: Path, make_invoice: Any) -> None
     assert result.exit_code == ExitCode.AUTH
     with OfflineQueue(tmp_path / "config" / "offline" / "default.sqlite3") as queue:
         assert [e.status for e in queue.list()] == ["queued"]
+
+
+def test_a_failure_ending_before_it_starts_is_a_clean_error(cli: Any) -> None:
+    backwards = cli("offline", "failure", "2026-03-10", "--end", "2026-03-01")
+    assert backwards.exit_code == ExitCode.CONFIG, backwards.output
+    assert "cannot end" in backwards.stderr and "ValueError" not in backwards.stderr
+    assert cli("offline", "failure", "2026-03-10").exit_code == 0
+    early = cli("offline", "failure", "--end", "2026-03-01")
+    assert early.exit_code == ExitCode.CONFIG, early.output
+    assert "ValueError" not in early.stderr
+    # the open failure is still open: a sensible end closes it
+    assert cli("offline", "failure", "--end", "2026-03-12").exit_code == 0

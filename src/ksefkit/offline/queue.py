@@ -310,7 +310,7 @@ class OfflineQueue:
     def add_failure(self, start: dt.date, end: dt.date | None = None) -> Failure:
         """Record an announced KSeF failure (``end`` None while it lasts); deadlines of the
         invoices still to send are recomputed."""
-        failure = Failure(warsaw_day(start), None if end is None else warsaw_day(end))
+        failure = _failure(warsaw_day(start), None if end is None else warsaw_day(end))
         with self._tx() as conn:
             conn.execute(
                 "INSERT INTO failures (start, end) VALUES (?, ?)",
@@ -328,7 +328,7 @@ class OfflineQueue:
             ).fetchall()
             if not rows:
                 raise ConfigurationError("no announced failure is open in the offline queue")
-            failure = Failure(dt.date.fromisoformat(rows[0]["start"]), day)
+            failure = _failure(dt.date.fromisoformat(rows[0]["start"]), day)
             conn.execute(
                 "UPDATE failures SET end = ? WHERE id = ?", (day.isoformat(), rows[0]["id"])
             )
@@ -624,6 +624,14 @@ def _iso(value: dt.date | None) -> str | None:
 
 def _datetime(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
+
+
+def _failure(start: dt.date, end: dt.date | None) -> Failure:
+    # An end before the start is the caller's input, not a bug: say so as a KsefError.
+    try:
+        return Failure(start, end)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def _touch_private(path: Path) -> None:
