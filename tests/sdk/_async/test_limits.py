@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ksefkit import AsyncClient, RateLimited
+from ksefkit import AsyncClient, ConfigurationError, RateLimited
 from ksefkit._retry import NO_RETRY
 from ksefkit.testing import RunningEmulator
 
@@ -17,6 +17,10 @@ async def test_limits_of_the_context_and_subject(ksef_async_client: AsyncClient)
     context = await ksef_async_client.limits.context()
     assert context.online_session.max_invoices == 7
     assert context.batch_session.max_invoices == 10_000
+    with pytest.raises(ConfigurationError, match="per_sec"):
+        await ksef_async_client.testdata.set_rate_limits({"invoiceSend": {"per_sec": 1}})
+    with pytest.raises(ConfigurationError, match="noSuchGroup"):
+        await ksef_async_client.testdata.set_rate_limits({"noSuchGroup": (1, 1, 1)})
     subject = await ksef_async_client.limits.subject()
     assert subject.certificate is not None and subject.certificate.max_certificates == 100
 

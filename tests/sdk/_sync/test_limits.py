@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ksefkit import Client, RateLimited
+from ksefkit import Client, ConfigurationError, RateLimited
 from ksefkit._retry import NO_RETRY
 from ksefkit.testing import RunningEmulator
 
@@ -17,6 +17,10 @@ def test_limits_of_the_context_and_subject(ksef_client: Client) -> None:
     context = ksef_client.limits.context()
     assert context.online_session.max_invoices == 7
     assert context.batch_session.max_invoices == 10_000
+    with pytest.raises(ConfigurationError, match="per_sec"):
+        ksef_client.testdata.set_rate_limits({"invoiceSend": {"per_sec": 1}})
+    with pytest.raises(ConfigurationError, match="noSuchGroup"):
+        ksef_client.testdata.set_rate_limits({"noSuchGroup": (1, 1, 1)})
     subject = ksef_client.limits.subject()
     assert subject.certificate is not None and subject.certificate.max_certificates == 100
 

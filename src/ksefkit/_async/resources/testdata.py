@@ -302,7 +302,13 @@ class AsyncTestData(AsyncResource):
                 key = _rate_group(name, table)
                 if isinstance(value, Mapping):
                     for field, number in value.items():
-                        table[key][_camel(field)] = number
+                        name = _camel(field)
+                        if name not in _RATE_FIELDS:
+                            raise ConfigurationError(
+                                f"unknown rate-limit field {field!r}; known: per_second, "
+                                "per_minute, per_hour"
+                            )
+                        table[key][name] = number
                 else:
                     per_second, per_minute, per_hour = value
                     table[key] = {
@@ -475,6 +481,9 @@ def _override(
     if unknown:
         raise ConfigurationError(f"unknown session limit fields: {', '.join(unknown)}")
     return model.model_validate({**current.model_dump(), **(wanted or {})})
+
+
+_RATE_FIELDS = ("perSecond", "perMinute", "perHour")
 
 
 def _camel(name: str) -> str:
