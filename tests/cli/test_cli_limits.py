@@ -40,7 +40,7 @@ def test_testdata_rate_limits_set_production_reset(cli: Any, emulator: Any, subj
     assert rates["invoiceSend"]["perSecond"] > 10
     assert cli("testdata", "rate-limits", "set", "invoiceSend=2/10").exit_code == 2
     unknown = cli("testdata", "rate-limits", "set", "noSuchGroup=1/1/1")
-    assert unknown.exit_code != 0 and "noSuchGroup" in unknown.output
+    assert unknown.exit_code == 2 and "noSuchGroup" in unknown.output
 
 
 def test_limits_need_a_login(cli: Any, emulator: Any) -> None:

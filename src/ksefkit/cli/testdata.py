@@ -26,6 +26,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import ConfigurationError
 from ..models import Subunit
 from ._context import Settings, authenticated_client, new_client, settings_of
 
@@ -284,7 +285,10 @@ def rates_set(
     settings = settings_of(ctx)
     table = dict(_rate(item) for item in limits)
     with authenticated_client(settings) as client:
-        client.testdata.set_rate_limits(table)
+        try:
+            client.testdata.set_rate_limits(table)
+        except ConfigurationError as error:  # an unknown group: the caller's typo (usage)
+            raise typer.BadParameter(str(error)) from None
     changes = [f"{group}={s}/{m}/{h}" for group, (s, m, h) in table.items()]
     _done(settings, "rate limits set: " + ", ".join(changes), {"set": table})
 

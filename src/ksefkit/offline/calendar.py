@@ -147,7 +147,11 @@ def polish_holidays(year: int) -> dict[dt.date, str]:
 
 
 def is_holiday(day: dt.date) -> bool:
-    """True for a Polish public holiday (Sundays are days off too, see :func:`is_business_day`)."""
+    """True for a Polish public holiday (Sundays are days off too, see :func:`is_business_day`).
+
+    >>> is_holiday(dt.date(2025, 12, 24)), is_holiday(dt.date(2024, 12, 24))  # from 2025 on
+    (True, False)
+    """
     return warsaw_day(day) in _holidays(warsaw_day(day).year)
 
 

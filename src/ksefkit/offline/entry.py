@@ -152,7 +152,11 @@ class QueueReport:
 
 
 def now_utc(now: dt.datetime | None = None) -> dt.datetime:
-    """``now`` (which must be aware) or the current time in UTC."""
+    """``now`` (which must be aware) or the current time in UTC.
+
+    >>> now_utc(dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)).isoformat()
+    '2026-05-04T09:00:00+00:00'
+    """
     if now is None:
         return dt.datetime.now(dt.UTC)
     if now.tzinfo is None:

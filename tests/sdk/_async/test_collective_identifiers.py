@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from ksefkit import BadRequest, Forbidden
+from ksefkit import BadRequest, ConfigurationError, Forbidden
 from ksefkit.emulator.backends.auth import Claims
 from ksefkit.emulator.clock import ManualClock
 from ksefkit.identifiers import random_nip
@@ -105,3 +105,10 @@ def _claims(nip: str, now: dt.datetime) -> Claims:
         permissions=("InvoiceRead",),
         expires=now + dt.timedelta(hours=1),
     )
+
+
+@pytest.mark.anyio
+async def test_query_refuses_a_naive_datetime(ksef_async_client) -> None:
+    naive = dt.datetime(2026, 1, 1, 12, 0)
+    with pytest.raises(ConfigurationError, match="aware"):
+        [i async for i in ksef_async_client.collective_identifiers.query(naive)]

@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 
 from ..._http import Operation
+from ...errors import ConfigurationError
 from ...models import (
     CollectiveIdentifierInvoice,
     CollectiveIdentifierInvoicesQueryResponse,
@@ -98,6 +99,13 @@ class CollectiveIdentifiers(Resource):
         >>> since = datetime.now(UTC) - timedelta(days=365)  # doctest: +SKIP
         >>> found = [i for i in client.collective_identifiers.query(since)]  # doctest: +SKIP
         """
+        for name, value in (
+            ("date_created_from", date_created_from),
+            ("date_created_to", date_created_to),
+        ):
+            if value is not None and value.tzinfo is None:
+                # A naive time is ambiguous (Warsaw or UTC?) and cannot be compared with now.
+                raise ConfigurationError(f"{name}: give an aware datetime, not {value.isoformat()}")
         end = date_created_to or dt.datetime.now(dt.UTC)
         seen: set[str] = set()
         while True:
