@@ -20,14 +20,13 @@ from typing import Annotated
 import typer
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from .._sync.client import Client
 from ..certificates import (
     CertificateRequest,
     EnrolledCertificate,
     load_certificate,
     save_private_key,
 )
-from ..errors import CertificateEnrollmentFailed, KsefError
+from ..errors import KsefError
 from ..models import CertificateEnrollmentStatusResponse, CertificateListItem
 from ._context import authenticated_client, settings_of
 from ._credential import KEY_PASSWORD_ENV_VAR
@@ -139,7 +138,7 @@ def enroll(
             _report_pending(out, sent.reference_number, pending_key)
             return
         try:
-            enrolled = _fetch_enrolled(client, sent.reference_number, request)
+            enrolled = client.certificates.collect(sent.reference_number, request.private_key)
         except KsefError as error:
             error.add_note(
                 f"the private key is saved in {pending_key}: finish with `ksefkit certificates "
@@ -149,24 +148,6 @@ def enroll(
     cert_path, key_path = enrolled.save(out_dir, password=secret)
     pending_key.unlink(missing_ok=True)
     _report_enrolled(out, enrolled, cert_path, key_path, encrypted=secret is not None)
-
-
-def _fetch_enrolled(
-    client: Client, reference: str, request: CertificateRequest
-) -> EnrolledCertificate:
-    """Wait for enrollment ``reference`` and pair the issued certificate with its key."""
-    done = client.certificates.wait_for_enrollment(reference)
-    serial = done.certificate_serial_number or ""
-    items = client.certificates.retrieve([serial])
-    if not items:
-        raise CertificateEnrollmentFailed(
-            done.status.code,
-            f"certificate {serial} was issued but cannot be retrieved",
-            reference_number=reference,
-        )
-    return EnrolledCertificate.from_retrieved(
-        items[0], request.private_key, reference_number=reference
-    )
 
 
 @app.command()

@@ -249,17 +249,27 @@ class Certificates(Resource):
         sent = self.enroll(
             name, request, certificate_type=certificate_type, valid_from=valid_from
         )
-        done = self.wait_for_enrollment(sent.reference_number, timeout=timeout)
+        return self.collect(sent.reference_number, request.private_key, timeout=timeout)
+
+    def collect(
+        self, reference_number: str, private_key: PrivateKey, *, timeout: float | None = 60.0
+    ) -> EnrolledCertificate:
+        """Wait for enrollment ``reference_number``, retrieve the issued certificate and pair
+        it with ``private_key`` (the key of the enrollment's CSR).
+
+        >>> enrolled = client.certificates.collect(ref, key)  # doctest: +SKIP
+        """
+        done = self.wait_for_enrollment(reference_number, timeout=timeout)
         serial = done.certificate_serial_number or ""
         items = self.retrieve([serial])
         if not items:
             raise CertificateEnrollmentFailed(
                 done.status.code,
                 f"certificate {serial} was issued but cannot be retrieved",
-                reference_number=sent.reference_number,
+                reference_number=reference_number,
             )
         return EnrolledCertificate.from_retrieved(
-            items[0], request.private_key, reference_number=sent.reference_number
+            items[0], private_key, reference_number=reference_number
         )
 
 
